@@ -1,0 +1,28 @@
+"""`make bench`: run every tests/bench/bench_*.py module's main() and print its measurements.
+
+`python -m tests.bench [name ...]` runs only the named benchmarks (e.g. `labels`).
+"""
+
+import importlib
+import pkgutil
+import sys
+import time
+
+import tests.bench as package
+
+
+def main(selected: list[str]) -> None:
+    names = sorted(
+        info.name for info in pkgutil.iter_modules(package.__path__) if info.name.startswith("bench_")
+    )
+    for name in names:
+        if selected and name.removeprefix("bench_") not in selected:
+            continue
+        print(f"== {name}", flush=True)
+        started = time.perf_counter()
+        importlib.import_module(f"tests.bench.{name}").main()
+        print(f"== {name} done in {time.perf_counter() - started:.1f} s\n", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+# bundle import rules (to be written)

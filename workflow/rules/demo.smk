@@ -1,0 +1,1 @@
+# demo stage rules (to be written)

@@ -1,0 +1,1 @@
+# motifs stage rules (to be written)

@@ -1,0 +1,1 @@
+# report stage rules (to be written)

@@ -1,0 +1,5 @@
+"""seq2chrom: predict chromatin features from DNA sequence (DeepSEA, DanQ) as a Snakemake workflow."""
+
+__version__ = "0.1.0"
+
+BASES = "ACGT"
