@@ -13,7 +13,9 @@ import tests.bench as package
 
 def main(selected: list[str]) -> None:
     names = sorted(
-        info.name for info in pkgutil.iter_modules(package.__path__) if info.name.startswith("bench_")
+        info.name
+        for info in pkgutil.iter_modules(package.__path__)
+        if info.name.startswith("bench_")
     )
     for name in names:
         if selected and name.removeprefix("bench_") not in selected:

@@ -1,1 +1,94 @@
-# bundle import rules (to be written)
+# Bundle import (data.source: deepsea_bundle), included instead of data.smk: the published
+# DeepSEA training bundle -> results/data/{split}.h5, a data summary, and in the evaluation a
+# comparison of each model with the published DeepSEA and DanQ per-target AUROCs.
+import os
+
+if not config["data"].get("bundle_dir"):
+    raise ValueError(
+        "data.bundle_dir is empty (fix: set it to the folder holding train.mat, valid.mat"
+        " and test.mat of deepsea_train_bundle.v0.9)"
+    )
+
+
+rule import_bundle:
+    input:
+        bundle=os.path.join(config["data"]["bundle_dir"], "{split}.mat"),
+        targets=config["data"].get("bundle_targets") or [],
+    output:
+        "results/data/{split}.h5",
+    log:
+        "logs/import_bundle/{split}.log",
+    benchmark:
+        "benchmarks/import_bundle/{split}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: 2
+    resources:
+        mem_mb=2000,
+    params:
+        bundle_dir=subpath(input.bundle, parent=True),
+        targets=config["data"].get("bundle_targets", ""),
+    shell:
+        "seq2chrom import-bundle --split {wildcards.split} --bundle-dir {params.bundle_dir:q}"
+        " --targets={params.targets:q} --threads {threads} --out {output} 2> {log}"
+
+
+rule bundle_summary:
+    input:
+        train="results/data/train.h5",
+        valid="results/data/valid.h5",
+        test="results/data/test.h5",
+    output:
+        tsv="results/data/summary.tsv",
+        html=report(
+            "results/data/summary.html",
+            caption="../report/bundle_summary.rst",
+            category="Data",
+        ),
+    log:
+        "logs/bundle_summary/bundle_summary.log",
+    benchmark:
+        "benchmarks/bundle_summary/bundle_summary.tsv"
+    conda:
+        "../../envs/data.yaml"
+    shell:
+        "seq2chrom bundle-summary --train {input.train} --valid {input.valid}"
+        " --test {input.test} --tsv {output.tsv} --html {output.html} 2> {log}"
+
+
+rule published_comparison:
+    input:
+        metrics="results/eval/{model}/metrics.tsv",
+    output:
+        classes=report(
+            "results/eval/{model}/published_comparison.tsv",
+            caption="../report/published_comparison.rst",
+            category="Evaluation",
+            subcategory="{model}",
+            labels={"model": "{model}", "item": "published AUROC per class (table)"},
+        ),
+        tracks="results/eval/{model}/published_tracks.tsv",
+        html=report(
+            "results/eval/{model}/published_comparison.html",
+            caption="../report/published_comparison.rst",
+            category="Evaluation",
+            subcategory="{model}",
+            labels={"model": "{model}", "item": "published AUROC comparison"},
+        ),
+        scatter=report(
+            "results/eval/{model}/published_scatter.png",
+            caption="../report/published_scatter.rst",
+            category="Evaluation",
+            subcategory="{model}",
+            labels={"model": "{model}", "item": "published AUROC scatter"},
+        ),
+    log:
+        "logs/published_comparison/{model}.log",
+    benchmark:
+        "benchmarks/published_comparison/{model}.tsv"
+    conda:
+        "../../envs/evaluate.yaml"
+    shell:
+        "seq2chrom published-comparison --metrics {input.metrics} --model {wildcards.model}"
+        " --out-tsv {output.classes} --out-tracks {output.tracks} --out-html {output.html}"
+        " --out-png {output.scatter} 2> {log}"

@@ -18,10 +18,12 @@ from seq2chrom.errors import InputError
 STEP_MODULES = [
     "seq2chrom.cli.demo",
     "seq2chrom.cli.data",
+    "seq2chrom.cli.bundle",
     "seq2chrom.cli.train",
     "seq2chrom.cli.evaluate",
     "seq2chrom.cli.motifs",
     "seq2chrom.cli.report",
+    "seq2chrom.cli.cluster",
 ]
 
 
@@ -36,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
     args = build_parser().parse_args(argv)
     try:

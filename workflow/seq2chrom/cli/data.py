@@ -1,5 +1,154 @@
-"""CLI subcommands of the data stage (placeholder until the stage lands)."""
+"""CLI subcommands of the data stage: genome, tile, label, assemble, encode, data-summary."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from seq2chrom.io import atomic_output
+
+log = logging.getLogger("seq2chrom.data")
 
 
 def register(subparsers) -> None:
-    pass
+    genome = subparsers.add_parser(
+        "genome", help="decompress (gzip/bgzip) or copy a FASTA and index it"
+    )
+    genome.add_argument("--input", required=True, help="genome FASTA: plain, gzip or bgzip")
+    genome.add_argument("--output", required=True, help="plain FASTA to write (+ .fai)")
+    genome.set_defaults(func=run_genome)
+
+    tile = subparsers.add_parser("tile", help="tile the genome into bins -> bins.h5")
+    tile.add_argument("--genome", required=True, help="indexed plain FASTA")
+    tile.add_argument("--size", type=int, required=True, help="bin size (bp)")
+    tile.add_argument("--window", type=int, required=True, help="window centred on each bin (bp)")
+    tile.add_argument("--blacklist", default="", help="optional BED of regions to exclude")
+    tile.add_argument("--output", required=True, help="bins.h5 to write")
+    tile.set_defaults(func=run_tile)
+
+    label = subparsers.add_parser("label", help="label every bin for one track -> .npy")
+    label.add_argument("--bins", required=True, help="bins.h5")
+    label.add_argument("--peaks", required=True, help="BED/narrowPeak/broadPeak, optionally gz")
+    label.add_argument("--min-overlap", type=float, required=True, help="positive: fraction > x")
+    label.add_argument("--output", required=True, help="packed-bit labels (.npy) to write")
+    label.set_defaults(func=run_label)
+
+    assemble = subparsers.add_parser(
+        "assemble", help="label matrix, bin selection and split -> labels.h5"
+    )
+    assemble.add_argument("--bins", required=True, help="bins.h5")
+    assemble.add_argument("--tracks", required=True, help="track sheet (tracks.tsv)")
+    assemble.add_argument("--labels", nargs="+", required=True, help="{track}.npy label files")
+    assemble.add_argument("--select", required=True, choices=["tf_positive", "any_positive", "all"])
+    assemble.add_argument("--test", nargs="*", default=[], help="test chromosomes")
+    assemble.add_argument("--valid", nargs="*", default=[], help="valid chromosomes or regions")
+    assemble.add_argument("--output", required=True, help="labels.h5 to write")
+    assemble.set_defaults(func=run_assemble)
+
+    encode = subparsers.add_parser("encode", help="one-hot windows of one split -> {split}.h5")
+    encode.add_argument("--genome", required=True, help="indexed plain FASTA")
+    encode.add_argument("--labels", required=True, help="labels.h5")
+    encode.add_argument("--split", required=True, choices=["train", "valid", "test"])
+    encode.add_argument("--threads", type=int, default=1, help="compression threads")
+    encode.add_argument("--output", required=True, help="{split}.h5 to write")
+    encode.set_defaults(func=run_encode)
+
+    summary = subparsers.add_parser("data-summary", help="samples and positives per split")
+    summary.add_argument("--labels", required=True, help="labels.h5")
+    summary.add_argument("--tsv", required=True, help="summary.tsv to write")
+    summary.add_argument("--html", required=True, help="summary.html to write")
+    summary.set_defaults(func=run_data_summary)
+
+
+def run_genome(args: argparse.Namespace) -> None:
+    from seq2chrom.data.genome import prepare_genome
+
+    output = Path(args.output)
+    with (
+        atomic_output(f"{output}.fai") as index,
+        atomic_output(output) as fasta,
+    ):
+        try:
+            prepare_genome(args.input, fasta)
+            os.replace(f"{fasta}.fai", index)
+        finally:
+            Path(f"{fasta}.fai").unlink(missing_ok=True)
+    log.info("wrote %s and its index", output)
+
+
+def run_tile(args: argparse.Namespace) -> None:
+    from seq2chrom.data.bins import tile_genome, write_bins
+    from seq2chrom.data.genome import chromosome_sizes, open_genome
+    from seq2chrom.data.peaks import read_peaks
+    from seq2chrom.errors import InputError
+
+    if args.window < args.size:
+        raise InputError("bins.window", f"{args.window} < bins.size {args.size}", fix="widen it")
+    fasta = open_genome(args.genome)
+    blacklist = None
+    if args.blacklist:
+        sizes = chromosome_sizes(fasta)
+        regions = read_peaks(args.blacklist)
+        unknown = sorted(set(regions) - set(sizes))
+        if unknown:
+            log.warning(
+                "%s: regions on chromosomes not in the genome ignored: %s", args.blacklist, unknown
+            )
+        blacklist = {chrom: regions[chrom] for chrom in regions if chrom in sizes}
+    bins = tile_genome(fasta, args.size, args.window, blacklist)
+    with atomic_output(args.output) as path:
+        write_bins(path, bins)
+    log.info("wrote %s: %d bins", args.output, len(bins))
+
+
+def run_label(args: argparse.Namespace) -> None:
+    from seq2chrom.data.bins import read_bins
+    from seq2chrom.data.labels import label_bins, save_labels
+    from seq2chrom.data.peaks import read_peaks
+
+    bins = read_bins(args.bins)
+    peaks = read_peaks(args.peaks, bins.chrom_sizes())
+    labels = label_bins(bins, peaks, args.min_overlap)
+    with atomic_output(args.output) as path:
+        save_labels(path, labels)
+    log.info(
+        "%s: %d peaks, %d of %d bins positive",
+        args.peaks,
+        sum(len(intervals) for intervals in peaks.values()),
+        int(labels.sum()),
+        len(bins),
+    )
+
+
+def run_assemble(args: argparse.Namespace) -> None:
+    from seq2chrom.data.assemble import assemble_labels, read_track_sheet
+    from seq2chrom.data.bins import read_bins
+
+    tracks = read_track_sheet(args.tracks)
+    bins = read_bins(args.bins)
+    with atomic_output(args.output) as path:
+        counts = assemble_labels(
+            bins, tracks, args.labels, args.select, args.test, args.valid, path, sheet=args.tracks
+        )
+    log.info("wrote %s: %s", args.output, ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def run_encode(args: argparse.Namespace) -> None:
+    from seq2chrom.data.encode import write_split_file
+    from seq2chrom.data.genome import open_genome
+
+    fasta = open_genome(args.genome)
+    with atomic_output(args.output) as path:
+        n = write_split_file(fasta, args.labels, args.split, path, threads=args.threads)
+    log.info("wrote %s: %d samples", args.output, n)
+
+
+def run_data_summary(args: argparse.Namespace) -> None:
+    from seq2chrom.data.summary import summarize_labels, summary_html
+
+    table = summarize_labels(args.labels)
+    with atomic_output(args.tsv) as tsv, atomic_output(args.html) as html:
+        table.to_csv(tsv, sep="\t", index=False)
+        html.write_text(summary_html(table), encoding="utf-8")

@@ -1,5 +1,230 @@
-"""CLI subcommands of the evaluate stage (placeholder until the stage lands)."""
+"""CLI subcommands of the evaluate stage: `seq2chrom evaluate` and `seq2chrom compare-models`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seq2chrom.errors import InputError
+from seq2chrom.io import atomic_output
+
+log = logging.getLogger(__name__)
+
+METRICS_FLOAT_FORMAT = "%.6f"
 
 
 def register(subparsers) -> None:
-    pass
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        help="per-track AUROC/AUPRC of one model's test predictions, tables and curves",
+        description="Write metrics.tsv/.html, summary.tsv/.html and curves.png to --outdir.",
+    )
+    evaluate.add_argument("--predictions", required=True, type=Path, help="predictions test.h5")
+    evaluate.add_argument("--data", required=True, type=Path, help="data test.h5 (labels)")
+    evaluate.add_argument("--min-positives", required=True, type=int, metavar="N")
+    evaluate.add_argument("--outdir", required=True, type=Path)
+    evaluate.add_argument("--model", help="model name for titles (default: the outdir name)")
+    evaluate.add_argument("--threads", type=int, default=None, help="default: all usable cores")
+    evaluate.set_defaults(func=run_evaluate)
+
+    compare = subparsers.add_parser(
+        "compare-models",
+        help="per-track comparison of several models' metrics: wins table and scatter plots",
+        description="Write wins.tsv/.html, auroc_scatter.png and auprc_scatter.png to --outdir.",
+    )
+    compare.add_argument("--metrics", required=True, nargs="+", type=Path, help="metrics.tsv files")
+    compare.add_argument(
+        "--models", nargs="+", help="model names, one per --metrics (default: parent folder names)"
+    )
+    compare.add_argument("--outdir", required=True, type=Path)
+    compare.set_defaults(func=run_compare_models)
+
+
+def read_evaluation_inputs(
+    predictions_path: Path, data_path: Path
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Labels, scores and track sheet of a test split, checked against each other.
+
+    Returns
+    -------
+    y_true : (N, T) uint8; y_score : (N, T) float32;
+    tracks : T rows with columns track, assay, cell_type (data file order)
+    """
+    data = _read_h5(data_path, ["y", "tracks", "assays", "cell_types"])
+    predictions = _read_h5(predictions_path, ["y_pred", "tracks"])
+    y_true, y_score = data["y"], predictions["y_pred"]
+    data_tracks, predicted_tracks = list(data["tracks"]), list(predictions["tracks"])
+    if predicted_tracks != data_tracks:
+        raise InputError(
+            predictions_path,
+            f"tracks differ from {data_path}: {_first_difference(predicted_tracks, data_tracks)}",
+            fix="predict again with a model trained on this data set",
+        )
+    if y_score.ndim != 2 or y_score.shape[1] != len(data_tracks):
+        raise InputError(
+            predictions_path, f"y_pred has shape {y_score.shape}, expected (N, {len(data_tracks)})"
+        )
+    if y_true.shape != y_score.shape:
+        raise InputError(
+            predictions_path,
+            f"y_pred has shape {y_score.shape} but y of {data_path} has shape {y_true.shape}",
+            fix="predict again on this test split",
+        )
+    if y_true.dtype != np.bool_ and y_true.size and y_true.max() > 1:
+        raise InputError(data_path, "y holds values other than 0 and 1")
+    if not np.issubdtype(y_score.dtype, np.floating):
+        raise InputError(predictions_path, f"y_pred has dtype {y_score.dtype}, expected float")
+    tracks = pd.DataFrame(
+        {"track": data_tracks, "assay": data["assays"], "cell_type": data["cell_types"]}
+    )
+    return y_true, y_score, tracks
+
+
+def run_evaluate(args: argparse.Namespace) -> None:
+    from seq2chrom.evaluate.metrics import metrics_table, track_curves
+    from seq2chrom.evaluate.plots import plot_curves
+    from seq2chrom.evaluate.summary import class_summary
+    from seq2chrom.report.tables import table_html
+
+    if args.min_positives < 1:
+        raise InputError("--min-positives", f"must be at least 1, got {args.min_positives}")
+    model = args.model or args.outdir.name
+    started = time.perf_counter()
+    y_true, y_score, tracks = read_evaluation_inputs(args.predictions, args.data)
+    log.info("read %d samples x %d tracks in %.1f s", *y_true.shape, time.perf_counter() - started)
+    started = time.perf_counter()
+    try:
+        metrics = metrics_table(
+            y_true, y_score, tracks, min_positives=args.min_positives, threads=args.threads
+        )
+    except ValueError as error:  # NaN or infinite scores
+        raise InputError(args.predictions, str(error), fix="check the model's output") from None
+    curves = track_curves(y_true, y_score, threads=args.threads)
+    log.info("metrics and curves in %.1f s", time.perf_counter() - started)
+    summary = class_summary(metrics)
+
+    outdir = args.outdir
+    note = (
+        f"{model} on the test split ({y_true.shape[0]:,} samples). Tracks with fewer than "
+        f"{args.min_positives} positives have no AUROC/AUPRC (status too_few_positives)."
+    )
+    _write_tsv(metrics, outdir / "metrics.tsv")
+    _write_text(
+        table_html(metrics, title=f"Per-track metrics: {model}", note=note),
+        outdir / "metrics.html",
+    )
+    _write_tsv(summary, outdir / "summary.tsv")
+    _write_text(
+        table_html(summary, title=f"Metrics per assay class: {model}", note=note),
+        outdir / "summary.html",
+    )
+    with atomic_output(outdir / "curves.png") as tmp:
+        plot_curves(curves, metrics, tmp, title=f"{model}: test split")
+    for row in summary.itertuples():
+        log.info(
+            "%s: %d/%d tracks evaluated, median AUROC %.3f, median AUPRC %.3f",
+            row.assay,
+            row.n_evaluated,
+            row.n_tracks,
+            row.median_auroc,
+            row.median_auprc,
+        )
+
+
+def run_compare_models(args: argparse.Namespace) -> None:
+    from seq2chrom.evaluate.plots import plot_model_scatter
+    from seq2chrom.evaluate.summary import wins_table
+    from seq2chrom.report.tables import table_html
+
+    models = args.models or [path.parent.name for path in args.metrics]
+    if len(models) != len(args.metrics):
+        raise InputError("--models", f"{len(models)} names for {len(args.metrics)} metrics files")
+    if len(set(models)) != len(models):
+        raise InputError("--models", f"model names repeat: {models}")
+    if len(models) < 2:
+        raise InputError(args.metrics[0], "a comparison needs the metrics of at least two models")
+    metrics_by_model = {}
+    for model, path in zip(models, args.metrics, strict=True):
+        table = _read_metrics(path)
+        if metrics_by_model:
+            first_model, first = next(iter(metrics_by_model.items()))
+            if table["track"].tolist() != first["track"].tolist():
+                raise InputError(
+                    path,
+                    f"tracks differ from {first_model}'s: "
+                    + _first_difference(table["track"].tolist(), first["track"].tolist()),
+                    fix="evaluate every model on the same test split",
+                )
+        metrics_by_model[model] = table
+    wins = wins_table(metrics_by_model)
+    outdir = args.outdir
+    _write_tsv(wins, outdir / "wins.tsv")
+    note = (
+        "Tracks each model wins (strictly higher value), per metric and assay class; "
+        "n_tracks counts tracks with the metric in every model, ties counts shared best values."
+    )
+    _write_text(
+        table_html(wins, title=f"Wins: {' vs '.join(models)}", note=note), outdir / "wins.html"
+    )
+    for metric in ("auroc", "auprc"):
+        with atomic_output(outdir / f"{metric}_scatter.png") as tmp:
+            plot_model_scatter(metrics_by_model, metric, tmp)
+
+
+def _read_metrics(path: Path) -> pd.DataFrame:
+    from seq2chrom.report.tables import read_tsv
+
+    if not path.is_file():
+        raise InputError(path, "metrics file not found", fix="run `seq2chrom evaluate` first")
+    table = read_tsv(path)
+    missing = {"track", "assay", "cell_type", "n_pos", "auroc", "auprc"} - set(table.columns)
+    if missing:
+        raise InputError(path, f"missing columns {sorted(missing)}", line=1)
+    return table
+
+
+def _read_h5(path: Path, names: list[str]) -> dict[str, np.ndarray]:
+    import h5py
+
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as error:
+        raise InputError(path, f"not a readable HDF5 file ({error})") from None
+    with handle:
+        missing = [name for name in names if name not in handle]
+        if missing:
+            raise InputError(path, f"missing datasets {missing} (has {sorted(handle)})")
+        out = {}
+        for name in names:
+            dataset = handle[name]
+            if dataset.dtype.kind in "OSU":
+                out[name] = np.asarray(dataset.asstr()[:], dtype=object)
+            else:
+                out[name] = dataset[()]
+    return out
+
+
+def _first_difference(found: list[str], expected: list[str]) -> str:
+    if len(found) != len(expected):
+        return f"{len(found)} tracks, expected {len(expected)}"
+    for index, (a, b) in enumerate(zip(found, expected, strict=True)):
+        if a != b:
+            return f"track {index} is {a!r}, expected {b!r}"
+    return "no difference"
+
+
+def _write_tsv(table: pd.DataFrame, path: Path) -> None:
+    with atomic_output(path) as tmp:
+        table.to_csv(tmp, sep="\t", index=False, na_rep="NA", float_format=METRICS_FLOAT_FORMAT)
+
+
+def _write_text(text: str, path: Path) -> None:
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")

@@ -1,0 +1,130 @@
+"""Trainer: learns a planted motif, stops on NaN, resumes after SIGKILL to the same result."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from seq2chrom.models import build_model, compile_model
+from seq2chrom.training.batches import H5Batches
+from seq2chrom.training.checkpoint import Checkpoint
+from seq2chrom.training.trainer import TrainingError, binary_crossentropy, mean_auroc, train
+from sklearn.metrics import roc_auc_score
+
+from tests.unit.training_data import planted_split
+
+TINY = {"conv_filters": 16, "conv_width": 8, "pool_size": 4, "lstm_units": 8, "hidden_units": 16}
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("splits")
+    return planted_split(folder / "train.h5", 2000, seed=0), planted_split(
+        folder / "valid.h5", 400, seed=1
+    )
+
+
+def _tiny_danq(learning_rate=0.01):
+    keras.utils.set_random_seed(1)
+    return compile_model(build_model("danq", 3, 100, "small", **TINY), "danq", learning_rate)
+
+
+def test_mean_auroc_matches_scikit_learn():
+    rng = np.random.default_rng(0)
+    y = (rng.random((300, 4)) < 0.3).astype(np.uint8)
+    y[:, 3] = 0  # no positives: skipped
+    score = np.round(rng.random((300, 4)) + y * 0.5, 1)  # ties on purpose
+    expected = np.mean([roc_auc_score(y[:, k], score[:, k]) for k in range(3)])
+    assert mean_auroc(y, score) == pytest.approx(expected, abs=1e-12)
+    expected_loss = keras.ops.convert_to_numpy(
+        keras.losses.binary_crossentropy(y.astype("float32"), np.clip(score, 0, 1))
+    ).mean()
+    assert binary_crossentropy(y, np.clip(score, 0, 1)) == pytest.approx(expected_loss, rel=1e-4)
+
+
+def test_tiny_model_learns_the_planted_motifs(splits, tmp_path):
+    model = _tiny_danq()
+    history = train(
+        model,
+        H5Batches(splits[0], 50, seed=1),
+        H5Batches(splits[1], 200, shuffle=False),
+        {"epochs": 4, "patience": 5, "verbose": 0, "checkpoint_dir": tmp_path / "checkpoint"},
+    )
+    assert [row["epoch"] for row in history] == [1, 2, 3, 4]
+    assert history[-1]["val_auroc"] > 0.9
+    assert history[-1]["val_loss"] < history[0]["val_loss"]
+    state = json.loads((Checkpoint(tmp_path / "checkpoint").latest() / "state.json").read_text())
+    assert state["epoch"] == 4 and state["best_val_loss"] == min(r["val_loss"] for r in history)
+
+
+def test_nan_loss_stops_with_a_clear_error_and_no_checkpoint(splits, tmp_path):
+    model = _tiny_danq()
+    kernel = model.get_layer("output").kernel
+    kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+    with pytest.raises(TrainingError, match="nan at epoch 1"):
+        train(
+            model,
+            H5Batches(splits[0], 50),
+            H5Batches(splits[1], 200, shuffle=False),
+            {"epochs": 2, "patience": 2, "verbose": 0, "checkpoint_dir": tmp_path / "ck"},
+        )
+    assert Checkpoint(tmp_path / "ck").latest() is None
+
+
+def _train_command(splits, outdir: Path) -> list[str]:
+    return [
+        str(Path(sys.executable).parent / "seq2chrom"),
+        "train",
+        "--model", "danq",
+        "--train", str(splits[0]),
+        "--valid", str(splits[1]),
+        "--model-settings", json.dumps({"preset": "small", **TINY}),
+        "--train-settings", json.dumps({"epochs": 6, "batch_size": 50, "learning_rate": 0.01}),
+        "--outdir", str(outdir),
+        "--verbose", "0",
+    ]  # fmt: skip
+
+
+def test_killed_run_resumes_and_ends_like_an_uninterrupted_one(splits, tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    whole = subprocess.run(
+        _train_command(splits, tmp_path / "whole"), env=env, capture_output=True, text=True
+    )
+    assert whole.returncode == 0, whole.stderr[-3000:]
+
+    outdir = tmp_path / "killed"
+    process = subprocess.Popen(
+        _train_command(splits, outdir), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    pointer = outdir / "checkpoint" / "latest"
+    deadline = time.monotonic() + 120
+    while not (pointer.exists() and pointer.read_text().strip() >= "epoch-0002"):
+        assert process.poll() is None and time.monotonic() < deadline, "no epoch-2 checkpoint"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (outdir / "model.keras").exists()
+    killed_at = json.loads((Checkpoint(outdir / "checkpoint").latest() / "state.json").read_text())
+    assert 2 <= killed_at["epoch"] < 6
+
+    resumed = subprocess.run(
+        _train_command(splits, outdir), env=env, capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming from checkpoint after epoch {killed_at['epoch']}" in resumed.stderr
+    expected = pd.read_csv(tmp_path / "whole" / "history.tsv", sep="\t")
+    got = pd.read_csv(outdir / "history.tsv", sep="\t")
+    assert got["epoch"].tolist() == expected["epoch"].tolist()
+    np.testing.assert_allclose(got["val_loss"], expected["val_loss"], rtol=1e-4)
+    assert (outdir / "model.keras").exists() and (outdir / "training_curve.png").exists()
+    config = (outdir / "config.yaml").read_text()
+    assert "track0" in config and "conv_filters: 16" in config

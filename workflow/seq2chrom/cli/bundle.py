@@ -1,0 +1,95 @@
+"""CLI subcommands of the DeepSEA bundle import: import-bundle, bundle-summary,
+published-comparison."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from seq2chrom.io import atomic_output
+
+log = logging.getLogger("seq2chrom.bundle")
+
+
+def register(subparsers) -> None:
+    convert = subparsers.add_parser(
+        "import-bundle", help="convert one file of the DeepSEA bundle -> {split}.h5"
+    )
+    convert.add_argument("--split", required=True, choices=["train", "valid", "test"])
+    convert.add_argument(
+        "--bundle-dir", required=True, help="folder with train.mat, valid.mat and test.mat"
+    )
+    convert.add_argument(
+        "--targets", default="", help="target table TSV (default: published 919 targets)"
+    )
+    convert.add_argument("--threads", type=int, default=1, help="compression threads")
+    convert.add_argument("--out", required=True, help="{split}.h5 to write")
+    convert.set_defaults(func=run_import_bundle)
+
+    summary = subparsers.add_parser(
+        "bundle-summary", help="samples and positives per split of imported split files"
+    )
+    summary.add_argument("--train", required=True, help="train.h5")
+    summary.add_argument("--valid", required=True, help="valid.h5")
+    summary.add_argument("--test", required=True, help="test.h5")
+    summary.add_argument("--tsv", required=True, help="summary.tsv to write")
+    summary.add_argument("--html", required=True, help="summary.html to write")
+    summary.set_defaults(func=run_bundle_summary)
+
+    published = subparsers.add_parser(
+        "published-comparison", help="per-track AUROC/AUPRC against published DeepSEA and DanQ"
+    )
+    published.add_argument("--metrics", required=True, help="results/eval/{model}/metrics.tsv")
+    published.add_argument("--model", required=True, help="model name (labels)")
+    published.add_argument("--out-tsv", required=True, help="per-class comparison TSV")
+    published.add_argument("--out-tracks", required=True, help="per-track comparison TSV")
+    published.add_argument("--out-html", required=True, help="HTML page with both tables")
+    published.add_argument("--out-png", required=True, help="AUROC scatter plot")
+    published.set_defaults(func=run_published_comparison)
+
+
+def run_import_bundle(args: argparse.Namespace) -> None:
+    from seq2chrom.data.bundle import BUNDLE_FILES, convert_split, read_targets
+
+    targets = read_targets(args.targets or None)
+    source = Path(args.bundle_dir) / BUNDLE_FILES[args.split]
+    with atomic_output(args.out) as path:
+        n = convert_split(source, args.split, targets, path, threads=args.threads)
+    log.info("wrote %s: %d samples, %d tracks", args.out, n, len(targets))
+
+
+def run_bundle_summary(args: argparse.Namespace) -> None:
+    from seq2chrom.data.bundle import summarize_splits
+    from seq2chrom.data.summary import summary_html
+
+    table = summarize_splits({"train": args.train, "valid": args.valid, "test": args.test})
+    with atomic_output(args.tsv) as tsv, atomic_output(args.html) as html:
+        table.to_csv(tsv, sep="\t", index=False)
+        html.write_text(
+            summary_html(table, title="seq2chrom data summary (DeepSEA bundle)"), encoding="utf-8"
+        )
+
+
+def run_published_comparison(args: argparse.Namespace) -> None:
+    from seq2chrom.evaluate.published import (
+        class_comparison,
+        compare_with_published,
+        comparison_html,
+        plot_published_scatter,
+        read_metrics,
+    )
+
+    tracks = compare_with_published(read_metrics(args.metrics))
+    classes = class_comparison(tracks)
+    with (
+        atomic_output(args.out_tsv) as tsv,
+        atomic_output(args.out_tracks) as per_track,
+        atomic_output(args.out_html) as html,
+        atomic_output(args.out_png) as png,
+    ):
+        classes.to_csv(tsv, sep="\t", index=False, na_rep="NA", float_format="%.4f")
+        tracks.to_csv(per_track, sep="\t", index=False, na_rep="NA", float_format="%.4f")
+        html.write_text(comparison_html(classes, tracks, args.model), encoding="utf-8")
+        plot_published_scatter(tracks, args.model, png)
+    log.info("compared %d tracks of %s with the published AUROCs", len(tracks), args.model)

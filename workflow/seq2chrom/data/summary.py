@@ -1,0 +1,69 @@
+"""Data summary: samples per split and positives per track per split, from labels.h5."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from seq2chrom.data.assemble import SPLITS
+
+#: Label of the first summary row (samples per split); contains a space, so no track has it.
+ALL_BINS = "all samples"
+
+
+def summarize_labels(labels_path: str | Path, block_rows: int = 1 << 16) -> pd.DataFrame:
+    """Counts per split: a first row `all samples` (bins per split), then one row per track.
+
+    Columns: track, assay, cell_type, train, valid, test, total (int), and positive_fraction
+    (total / all samples). Reads y in row blocks (memory independent of N).
+    """
+    with h5py.File(labels_path, "r") as h5:
+        tracks = list(h5["tracks"].asstr()[:])
+        assays = list(h5["assays"].asstr()[:])
+        cell_types = list(h5["cell_types"].asstr()[:])
+        split = h5["split"][:]
+        y = h5["y"]
+        positives = np.zeros((len(SPLITS), len(tracks)), np.int64)
+        for begin in range(0, split.shape[0], block_rows):
+            block = y[begin : begin + block_rows]
+            codes = split[begin : begin + block_rows]
+            for code in range(len(SPLITS)):
+                positives[code] += block[codes == code].sum(axis=0, dtype=np.int64)
+    samples = np.bincount(split, minlength=len(SPLITS))[: len(SPLITS)]
+    table = pd.DataFrame(
+        {
+            "track": [ALL_BINS, *tracks],
+            "assay": ["", *assays],
+            "cell_type": ["", *cell_types],
+            **{
+                name: np.concatenate([[samples[code]], positives[code]])
+                for code, name in enumerate(SPLITS)
+            },
+        }
+    )
+    table["total"] = table[list(SPLITS)].sum(axis=1)
+    table["positive_fraction"] = (table["total"] / max(int(samples.sum()), 1)).round(4)
+    return table
+
+
+def summary_html(table: pd.DataFrame, title: str = "seq2chrom data summary") -> str:
+    """A self-contained HTML page with the summary table."""
+    body = table.to_html(index=False, border=0, classes="summary", escape=True)
+    style = (
+        "body{font-family:sans-serif;margin:2em}"
+        "table.summary{border-collapse:collapse}"
+        "table.summary td,table.summary th{padding:.25em .8em;text-align:right}"
+        "table.summary td:nth-child(-n+3),table.summary th:nth-child(-n+3){text-align:left}"
+        "table.summary tr:nth-child(even){background:#f2f2f2}"
+        "table.summary tbody tr:first-child{font-weight:bold}"
+    )
+    return (
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{style}</style></head>\n<body><h1>{html.escape(title)}</h1>\n"
+        "<p>Samples (selected bins) per split, then positive samples per track per split.</p>\n"
+        f"{body}\n</body></html>\n"
+    )

@@ -1,0 +1,1 @@
+"""Evaluation of trained models: exact per-track metrics, curves and comparison plots."""

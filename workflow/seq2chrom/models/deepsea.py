@@ -1,0 +1,96 @@
+"""DeepSEA (Zhou & Troyanskaya 2015): three convolutions, one hidden layer, sigmoid outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+from keras import layers
+
+PRESETS: dict[str, dict] = {
+    "full": {},
+    "small": {"conv_filters": (64, 96, 128), "hidden_units": 64},
+}
+
+
+def deepsea(
+    seq_len: int = 1000,
+    n_tracks: int = 919,
+    *,
+    conv_filters: Sequence[int] = (320, 480, 960),
+    conv_width: int = 8,
+    pool_size: int = 4,
+    dropout: Sequence[float] = (0.2, 0.2, 0.5),
+    hidden_units: int = 925,
+    max_norm: float = 0.9,
+    l2: float = 5e-7,
+    l1_activity: float = 1e-8,
+) -> keras.Model:
+    """Build DeepSEA; defaults are the published architecture (52,843,119 parameters at 919).
+
+    Input ``(batch, seq_len, 4)`` float one-hot in A,C,G,T order; output ``(batch, n_tracks)``
+    sigmoid probabilities.
+
+    Parameters
+    ----------
+    seq_len, n_tracks
+        Window length in bp and number of output tracks.
+    conv_filters
+        Filters of the three convolutions (published 320, 480, 960), all ``conv_width`` wide
+        (8), valid padding, ReLU; max-pooling ``pool_size`` (4) after the first two.
+    dropout
+        Dropout after each convolution block (0.2, 0.2, 0.5).
+    hidden_units
+        Width of the ReLU hidden layer (925 in the paper and the released weights).
+    max_norm
+        Max L2 norm of every filter's / unit's incoming weights (0.9), as Torch ``renorm``.
+    l2
+        L2 penalty on kernels; 5e-7 * sum(w**2) has the gradient of Torch SGD weightDecay 1e-6.
+    l1_activity
+        L1 penalty on the hidden layer's output (1e-8).
+    """
+    if len(conv_filters) != len(dropout):
+        raise ValueError("conv_filters and dropout must have the same length")
+    conv_norm = keras.constraints.MaxNorm(max_norm, axis=[0, 1])
+    dense_norm = keras.constraints.MaxNorm(max_norm, axis=0)
+    regulariser = keras.regularizers.L2(l2) if l2 else None
+    inputs = keras.Input((seq_len, 4), name="sequence")
+    x = inputs
+    for i, (filters, rate) in enumerate(zip(conv_filters, dropout, strict=True), start=1):
+        x = layers.Conv1D(
+            filters,
+            conv_width,
+            activation="relu",
+            kernel_constraint=conv_norm,
+            kernel_regularizer=regulariser,
+            name=f"conv{i}",
+        )(x)
+        if i < len(conv_filters):
+            x = layers.MaxPooling1D(pool_size, strides=pool_size, name=f"pool{i}")(x)
+        x = layers.Dropout(rate, name=f"dropout{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(
+        hidden_units,
+        activation="relu",
+        kernel_constraint=dense_norm,
+        kernel_regularizer=regulariser,
+        activity_regularizer=keras.regularizers.L1(l1_activity) if l1_activity else None,
+        name="hidden",
+    )(x)
+    outputs = layers.Dense(
+        n_tracks,
+        activation="sigmoid",
+        kernel_constraint=dense_norm,
+        kernel_regularizer=regulariser,
+        dtype="float32",
+        name="output",
+    )(x)
+    return keras.Model(inputs, outputs, name="deepsea")
+
+
+def optimizer(learning_rate: float | None = None) -> keras.optimizers.Optimizer:
+    """Published optimiser: SGD, lr 1 with Torch-style decay lr / (1 + 8e-7 t), momentum 0.9."""
+    schedule = keras.optimizers.schedules.InverseTimeDecay(
+        1.0 if learning_rate is None else learning_rate, decay_steps=1, decay_rate=8e-7
+    )
+    return keras.optimizers.SGD(learning_rate=schedule, momentum=0.9)

@@ -1,0 +1,1 @@
+"""Helpers that turn results into items of the Snakemake HTML report."""

@@ -1,0 +1,243 @@
+"""`train(model, train_batches, valid_batches, settings) -> history`: epochs, validation, early
+stopping and per-epoch checkpoints; resumes from the last checkpoint when one matches."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+from scipy.stats import rankdata
+
+from seq2chrom.training.checkpoint import Checkpoint
+
+log = logging.getLogger(__name__)
+
+HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "val_auroc", "seconds"]
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (loss became NaN or infinite); no model is written."""
+
+
+def mean_auroc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Mean AUROC over tracks that have both positives and negatives.
+
+    y_true: (N, T) 0/1; y_score: (N, T) float. Rank formula (Mann-Whitney U) with tied scores
+    given average ranks, as scikit-learn's ``roc_auc_score``. NaN when no track qualifies.
+    """
+    y_true = np.asarray(y_true).astype(bool)
+    n_pos = y_true.sum(axis=0)
+    n_neg = len(y_true) - n_pos
+    keep = (n_pos > 0) & (n_neg > 0)
+    if not keep.any():
+        return float("nan")
+    ranks = rankdata(np.asarray(y_score, dtype=np.float64)[:, keep], axis=0)
+    pos, neg = n_pos[keep], n_neg[keep]
+    u = (ranks * y_true[:, keep]).sum(axis=0) - pos * (pos + 1) / 2
+    return float(np.mean(u / (pos * neg)))
+
+
+def binary_crossentropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean binary cross-entropy, clipped as Keras (epsilon 1e-7). Shapes (N, T)."""
+    p = np.clip(np.asarray(y_pred, dtype=np.float64), 1e-7, 1 - 1e-7)
+    y = np.asarray(y_true, dtype=np.float64)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
+def fingerprint(settings: dict) -> str:
+    """Hash of what defines a run: all settings except ``epochs`` (may be raised), verbosity."""
+    relevant = {
+        k: v for k, v in settings.items() if k not in {"epochs", "checkpoint_dir", "verbose"}
+    }
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class _StopOnNaN(keras.callbacks.Callback):
+    """Raise TrainingError as soon as the running loss is not finite (checked every `every`)."""
+
+    def __init__(self, epoch: int, every: int = 50):
+        super().__init__()
+        self.epoch, self.every = epoch, every
+
+    def on_train_batch_end(self, batch, logs=None):
+        if logs and batch % self.every == 0 and not math.isfinite(float(logs["loss"])):
+            raise TrainingError(
+                f"loss is {float(logs['loss'])} at epoch {self.epoch + 1}, batch {batch}"
+            )
+
+
+def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> list[dict]:
+    """Train a compiled ``model``; return the history, one dict per epoch (HISTORY_COLUMNS).
+
+    Parameters
+    ----------
+    model
+        Compiled Keras model (see ``seq2chrom.models.compile_model``).
+    train_batches, valid_batches
+        ``H5Batches`` (or any ``PyDataset`` with ``set_epoch``); ``valid_batches`` must not
+        shuffle and must offer ``labels_in_order()``.
+    settings
+        ``epochs``, ``patience`` (early stopping on val_loss), optional ``checkpoint_dir``
+        (resume state; a checkpoint with another settings fingerprint is discarded),
+        ``verbose`` (Keras fit verbosity, default 2), and anything else that defines the run
+        (hashed into the fingerprint: model settings, batch size, seed...).
+
+    On return the model holds the weights of the epoch with the lowest validation loss.
+    Raises TrainingError when a training or validation loss is not finite.
+    """
+    epochs, patience = int(settings["epochs"]), int(settings["patience"])
+    checkpoint = Checkpoint(settings["checkpoint_dir"]) if settings.get("checkpoint_dir") else None
+    key = fingerprint(settings)
+    state = {"epoch": 0, "best_val_loss": math.inf, "wait": 0, "stopped": False, "history": []}
+    best_weights: list[np.ndarray] | None = None
+    if checkpoint is not None and checkpoint.latest() is not None:
+        saved = json.loads((checkpoint.latest() / "state.json").read_text())
+        if saved.get("fingerprint") != key:
+            log.warning(
+                "checkpoint in %s is from other settings: starting over", checkpoint.directory
+            )
+            checkpoint.clear()
+        else:
+            state, best_weights = checkpoint.load(model)
+            log.info("resuming from checkpoint after epoch %d", state["epoch"])
+    y_valid = valid_batches.labels_in_order()
+
+    while state["epoch"] < epochs and not state["stopped"]:
+        epoch = state["epoch"]
+        started = time.perf_counter()
+        train_batches.set_epoch(epoch)
+        fitted = model.fit(
+            train_batches,
+            initial_epoch=epoch,
+            epochs=epoch + 1,
+            shuffle=False,  # the batches shuffle themselves, from (seed, epoch)
+            verbose=settings.get("verbose", 2),
+            callbacks=[_StopOnNaN(epoch)],
+        )
+        loss = float(fitted.history["loss"][-1])
+        y_pred = model.predict(valid_batches, verbose=0)
+        val_loss = binary_crossentropy(y_valid, y_pred)
+        if not (math.isfinite(loss) and math.isfinite(val_loss)):
+            raise TrainingError(f"loss {loss}, val_loss {val_loss} at epoch {epoch + 1}")
+        row = {
+            "epoch": epoch + 1,
+            "loss": loss,
+            "val_loss": val_loss,
+            "val_auroc": mean_auroc(y_valid, y_pred),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        log.info(
+            "epoch %d: %s", epoch + 1, ", ".join(f"{k} {v:.4g}" for k, v in list(row.items())[1:])
+        )
+        improved = val_loss < state["best_val_loss"]
+        if improved:
+            state["best_val_loss"], state["wait"] = val_loss, 0
+            best_weights = [np.array(keras.ops.convert_to_numpy(v)) for v in model.variables]
+        else:
+            state["wait"] += 1
+        state["epoch"] = epoch + 1
+        state["history"].append(row)
+        state["stopped"] = state["wait"] >= patience
+        if state["stopped"]:
+            log.info("early stopping: val_loss did not improve for %d epochs", patience)
+        if checkpoint is not None:
+            checkpoint.save(model, {**state, "fingerprint": key}, best_weights, improved)
+    if best_weights is not None:
+        for variable, value in zip(model.variables, best_weights, strict=True):
+            variable.assign(value)
+    return state["history"]
+
+
+def visible_gpus() -> int:
+    """Number of GPUs the active Keras backend can use."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return len(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return sum(d.platform == "gpu" for d in jax.devices())
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.device_count()
+    return 0
+
+
+def setup_device(seed: int, mixed_precision: bool = False):
+    """Seed everything, log the device, set mixed precision; return a distribution scope.
+
+    With several GPUs under TensorFlow the returned context is a ``MirroredStrategy`` scope
+    (build and compile the model inside it); otherwise a no-op context. On CPU under
+    TensorFlow, op determinism is enabled so runs repeat exactly.
+    """
+    import contextlib
+
+    keras.utils.set_random_seed(seed)
+    gpus = visible_gpus()
+    backend = keras.backend.backend()
+    if gpus == 0:
+        log.info("no GPU visible: training on CPU (backend %s)", backend)
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.experimental.enable_op_determinism()
+    else:
+        log.info("%d GPU(s) visible (backend %s)", gpus, backend)
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        log.info("mixed precision: float16 compute, float32 variables and output layer")
+    if gpus > 1 and backend == "tensorflow":
+        import tensorflow as tf
+
+        strategy = tf.distribute.MirroredStrategy()
+        log.info("MirroredStrategy over %d GPUs", strategy.num_replicas_in_sync)
+        return strategy.scope()
+    return contextlib.nullcontext()
+
+
+def write_history(history: list[dict], path: str | Path) -> None:
+    """history.tsv: one row per epoch, columns HISTORY_COLUMNS."""
+    import pandas as pd
+
+    pd.DataFrame(history, columns=HISTORY_COLUMNS).to_csv(path, sep="\t", index=False)
+
+
+def plot_history(history: list[dict], path: str | Path, title: str = "") -> None:
+    """Training curve PNG: loss and val_loss (left axis), val AUROC (right axis) per epoch."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [row["epoch"] for row in history]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    ax.plot(epochs, [row["loss"] for row in history], "o-", label="training loss")
+    ax.plot(epochs, [row["val_loss"] for row in history], "s-", label="validation loss")
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_ylabel("binary cross-entropy")
+    right = ax.twinx()
+    right.plot(
+        epochs,
+        [row["val_auroc"] for row in history],
+        "^--",
+        color="tab:green",
+        label="validation AUROC",
+    )
+    right.set_ylabel("mean validation AUROC")
+    lines = ax.get_lines() + right.get_lines()
+    ax.legend(lines, [line.get_label() for line in lines], loc="center right")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)
