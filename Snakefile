@@ -14,6 +14,8 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
+
+
 if config.get("data", {}).get("source", "genome") == "deepsea_bundle":
 
     include: "workflow/rules/bundle.smk"
@@ -22,6 +24,7 @@ else:
 
     include: "workflow/rules/data.smk"
 
+
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/motifs.smk"
@@ -29,6 +32,6 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
-    default_target: True

@@ -1,4 +1,4 @@
-"""seq2chrom: predict chromatin features from DNA sequence (DeepSEA, DanQ) as a Snakemake workflow."""
+"""seq2chrom: predict chromatin features from DNA sequence (DeepSEA, DanQ) with Snakemake."""
 
 __version__ = "0.1.0"
 

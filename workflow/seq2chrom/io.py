@@ -1,4 +1,4 @@
-"""File helpers shared by all steps: atomic outputs, so a failed step leaves nothing half-written."""
+"""File helpers shared by all steps: atomic outputs, so a failed step leaves nothing half-done."""
 
 from __future__ import annotations
 
