@@ -12,10 +12,12 @@ TEST_TOOLS := bedtools chromium
 
 .PHONY: demo test bench lint format setup clean-demo
 
+# The report is rewritten when a result, a caption or the config is newer than it (a caption
+# edit reruns no job: captions are read only by --report).
 demo: $(VENV)/.installed
 	@$(MAKE) --no-print-directory tools TOOLS="$(DEMO_TOOLS)"
 	snakemake --cores $(CORES) --profile profiles/local
-	@if [ -f results/report.html ] && [ -z "$$(find results -newer results/report.html -type f ! -path 'results/.*' -print -quit)" ]; then \
+	@if [ -f results/report.html ] && [ -z "$$(find results workflow/report config -newer results/report.html -type f ! -path 'results/.*' -print -quit)" ]; then \
 		echo "results/report.html is up to date"; \
 	else \
 		snakemake --cores $(CORES) --report results/report.html; \

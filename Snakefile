@@ -26,6 +26,13 @@ else:
 
 
 include: "workflow/rules/train.smk"
+
+
+if FINETUNE_MODEL:
+
+    include: "workflow/rules/finetune.smk"
+
+
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/motifs.smk"
 include: "workflow/rules/report.smk"

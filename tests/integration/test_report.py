@@ -9,6 +9,7 @@ the menu like a user, opens every result the way its eye button does, and writes
 from __future__ import annotations
 
 import base64
+import gzip
 import html
 import json
 import re
@@ -18,6 +19,7 @@ import urllib.parse
 import zipfile
 from pathlib import Path
 
+import h5py
 import matplotlib.image
 import numpy as np
 import pandas as pd
@@ -30,7 +32,17 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
 PROBE = Path(__file__).with_name("report_probe.js")
-CATEGORIES = ["Data", "Training", "Evaluation", "Model comparison", "Motifs", "Configuration"]
+CATEGORIES = [
+    "Data",
+    "Tracks",
+    "Training",
+    "Evaluation",
+    "Model comparison",
+    "Motifs",
+    "Fine-tuning",
+    "Configuration",
+]
+TRACKS_HTML = "results/report/tracks.html"
 EVALUATION_ITEMS = {"metrics.html", "summary.html", "curves.png"}
 COMPARISON_ITEMS = {"wins.html", "auroc_scatter.png", "auprc_scatter.png"}
 
@@ -61,6 +73,34 @@ def test_motif_driven_tf_tracks_have_auroc_above_09(finished_demo: Path) -> None
         if model == "danq":
             weak = rows[~(rows["auroc"] > 0.9)]
             assert weak.empty, f"{model}: motif-driven TF tracks with AUROC <= 0.9:\n{weak}"
+
+
+def test_tracks_table_lists_every_track_with_counts_and_metrics(finished_demo: Path) -> None:
+    sheet = pd.read_csv(finished_demo / "config" / "tracks.tsv", sep="\t", keep_default_na=False)
+    table = pd.read_csv(
+        finished_demo / "results" / "report" / "tracks.tsv", sep="\t", keep_default_na=False
+    )
+    assert table["track"].tolist() == sheet["name"].tolist()
+    assert table["source"].tolist() == sheet["path"].tolist()
+    # the fine-tuning comparison's base model was trained without the held-out tracks
+    config = yaml.safe_load((finished_demo / "config" / "config.yaml").read_text())
+    holdout = (config.get("finetune_comparison") or {}).get("holdout", [])
+    assert table.loc[table["new"] == "yes", "track"].tolist() == [
+        track for track in sheet["name"] if track in holdout
+    ]
+    for row in table.itertuples():
+        text = gzip.decompress((finished_demo / row.source).read_bytes()).decode()
+        peaks = [line for line in text.splitlines() if line and not line.startswith("track")]
+        assert row.peaks == len(peaks), row.track
+    with h5py.File(finished_demo / "results" / "data" / "labels.h5") as h5:
+        assert h5["tracks"].asstr()[:].tolist() == table["track"].tolist()
+        assert table["positive_bins"].tolist() == h5["y"][:].sum(axis=0).tolist()
+    for model in demo_models(finished_demo):
+        metrics = pd.read_csv(finished_demo / "results" / "eval" / model / "metrics.tsv", sep="\t")
+        for metric in ("auroc", "auprc"):
+            np.testing.assert_allclose(
+                table[f"{model}_{metric}"].astype(float), metrics[metric], rtol=1e-5
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,6 +190,9 @@ def check_probe(seen: dict, models: list[str]) -> None:
         assert category in seen["categories"], f"no results in category {category!r}"
         assert seen["categories"][category]["clicked"], f"could not open {category!r}"
     assert "Pipeline" in seen["menu"], "the workflow description (front page) is missing"
+    tracks = seen["results"][TRACKS_HTML]
+    assert tracks["labels"]["item"] in seen["categories"]["Tracks"]["text"], "Tracks is empty"
+    assert tracks.get("shown"), "the Tracks table was not displayed"
     evaluation = seen["categories"]["Evaluation"]
     for model in models:
         assert evaluation["subcategories"][model]["clicked"], f"no Evaluation entry for {model}"
@@ -182,6 +225,11 @@ def test_report_html_opens_with_every_section(
         assert content, f"{path} is empty"
         if path.endswith("metrics.html"):
             assert b"<table" in content and b"auroc" in content
+    tracks = decode_data_uri(results[TRACKS_HTML]["data_uri"]).decode()
+    for column in ["track", "source", "peaks", "positive_bins", "new", f"{models[0]}_auroc"]:
+        assert f">{column}</th>" in tracks, f"the Tracks table lacks column {column}"
+    for track in pd.read_csv(finished_demo / "config" / "tracks.tsv", sep="\t")["name"]:
+        assert f"<td>{track}</td>" in tracks, f"the Tracks table lacks track {track}"
 
     screenshot = tmp_path / "report.png"
     run_chromium(

@@ -127,6 +127,7 @@ def _small_workdir(path: Path) -> Path:
     sheet.head(4).to_csv(path / "config" / "tracks.tsv", sep="\t", index=False)
     config = yaml.safe_load((path / "config" / "config.yaml").read_text())
     config["models"] = {MODEL: {"preset": "small"}}
+    config["finetune_comparison"] = {}  # its held-out tracks are not among the 4 kept
     config["train"].update(epochs=3, patience=5)
     config["motifs"].update(max_sequences=300, influence_sequences=20)
     (path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

@@ -109,3 +109,21 @@ def test_bad_file_is_a_one_line_input_error(tmp_path):
     )
     with pytest.raises(InputError, match="expected"):
         H5Batches(path)
+
+
+def test_track_columns_select_and_order_the_labels(tmp_path):
+    rng = np.random.default_rng(1)
+    x = one_hot(rng.integers(0, 4, (90, 20), dtype=np.uint8))
+    y = rng.integers(0, 2, (90, 4), dtype=np.uint8)
+    path = write_split(tmp_path / "s.h5", x, y, chunk_rows=16)
+    full = H5Batches(path, 13, block_size=16, buffer_blocks=2, seed=3)
+    chosen = H5Batches(path, 13, block_size=16, buffer_blocks=2, seed=3, track_columns=[3, 0])
+    assert chosen.n_tracks == 2 and len(chosen) == len(full)
+    for index in range(len(full)):
+        (x_full, y_full), (x_chosen, y_chosen) = full[index], chosen[index]
+        np.testing.assert_array_equal(x_chosen, x_full)
+        np.testing.assert_array_equal(y_chosen, y_full[:, [3, 0]])
+    np.testing.assert_array_equal(chosen.labels_in_order(), full.labels_in_order()[:, [3, 0]])
+    for bad in ([4], [], [-1]):
+        with pytest.raises(InputError, match="track columns"):
+            H5Batches(path, track_columns=bad)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +16,27 @@ from seq2chrom.errors import InputError
 BIN = Path(sys.executable).parent
 
 
+def gpu_rules() -> list[str]:
+    """Rules of the workflow whose resources ask for a GPU (`gpu=1`)."""
+    rules = []
+    for path in sorted((PROFILES.parent / "workflow" / "rules").glob("*.smk")):
+        for block in re.split(r"^rule ", path.read_text(), flags=re.MULTILINE)[1:]:
+            if re.search(r"^\s+gpu=1,", block, flags=re.MULTILINE):
+                rules.append(block.split(":", 1)[0])
+    return rules
+
+
+def test_the_workflow_has_gpu_rules():
+    assert {"train", "predict", "motif_pwms", "finetune_base"} <= set(gpu_rules())
+
+
 @pytest.mark.parametrize("name", ["slurm", "biowulf", "local"])
 def test_every_profile_is_valid_yaml_with_its_executor(name):
     profile = yaml.safe_load((PROFILES / name / "config.yaml").read_text())
     assert profile.get("executor", "local") == ("local" if name == "local" else "slurm")
     if name != "local":
         # GPU rules are configured in one place, each with a GPU request on the GPU partition.
-        for rule in ("train", "predict", "motif_pwms"):
+        for rule in gpu_rules():
             resources = profile["set-resources"][rule]
             assert resources["slurm_partition"] == "gpu"
             assert resources.get("gpu") or "gpu:" in resources.get("gres", "")

@@ -47,6 +47,7 @@ def test_number_formatting_per_column() -> None:
     assert format_column(pd.Series([12.0, np.nan])) == ["12", "NA"]  # integers with gaps
     assert format_column(pd.Series(["TF", None])) == ["TF", "NA"]
     assert format_column(pd.Series([123456.7, 150.25])) == ["123,457", "150.2"]
+    assert format_column(pd.Series(pd.array([7, None], dtype="Int64"))) == ["7", "NA"]
 
 
 def test_table_html_is_a_complete_escaped_page() -> None:
@@ -92,3 +93,6 @@ def test_tables_html_and_config_html(tmp_path: Path) -> None:
     assert ("td", "", "bins.size") in cells and ("td", "", "chr8, chr9") in cells
     assert ("td", "", "(not set)") in cells and ("td", "", "CTCF_K562") in cells
     assert main([*args[:2], "{not json", *args[3:]]) == 1
+    assert main([*args[:3], "--tracks=", *args[5:]]) == 0  # bundle mode: no tracks sheet
+    page = out.read_text()
+    assert "Workflow settings" in page and "CTCF_K562" not in page and page.count("<table>") == 1

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import keras
@@ -17,10 +15,16 @@ import pytest
 from seq2chrom.models import build_model, compile_model
 from seq2chrom.training.batches import H5Batches
 from seq2chrom.training.checkpoint import Checkpoint
-from seq2chrom.training.trainer import TrainingError, binary_crossentropy, mean_auroc, train
+from seq2chrom.training.trainer import (
+    TrainingError,
+    binary_crossentropy,
+    fingerprint,
+    mean_auroc,
+    train,
+)
 from sklearn.metrics import roc_auc_score
 
-from tests.unit.training_data import planted_split
+from tests.unit.training_data import kill_after_epoch, planted_split
 
 TINY = {"conv_filters": 16, "conv_width": 8, "pool_size": 4, "lstm_units": 8, "hidden_units": 16}
 
@@ -49,6 +53,14 @@ def test_mean_auroc_matches_scikit_learn():
         keras.losses.binary_crossentropy(y.astype("float32"), np.clip(score, 0, 1))
     ).mean()
     assert binary_crossentropy(y, np.clip(score, 0, 1)) == pytest.approx(expected_loss, rel=1e-4)
+
+
+def test_raising_epochs_keeps_the_checkpoint_but_other_settings_do_not():
+    run = {"model": "danq", "train": {"epochs": 30, "batch_size": 100}, "epochs": 30}
+    more_epochs = {**run, "train": {**run["train"], "epochs": 60}, "epochs": 60}
+    other_batch = {**run, "train": {**run["train"], "batch_size": 50}}
+    assert fingerprint(more_epochs) == fingerprint(run)
+    assert fingerprint(other_batch) != fingerprint(run)
 
 
 def test_tiny_model_learns_the_planted_motifs(splits, tmp_path):
@@ -102,25 +114,15 @@ def test_killed_run_resumes_and_ends_like_an_uninterrupted_one(splits, tmp_path)
     assert whole.returncode == 0, whole.stderr[-3000:]
 
     outdir = tmp_path / "killed"
-    process = subprocess.Popen(
-        _train_command(splits, outdir), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    pointer = outdir / "checkpoint" / "latest"
-    deadline = time.monotonic() + 120
-    while not (pointer.exists() and pointer.read_text().strip() >= "epoch-0002"):
-        assert process.poll() is None and time.monotonic() < deadline, "no epoch-2 checkpoint"
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    killed_at = kill_after_epoch(_train_command(splits, outdir), env, outdir)
     assert not (outdir / "model.keras").exists()
-    killed_at = json.loads((Checkpoint(outdir / "checkpoint").latest() / "state.json").read_text())
-    assert 2 <= killed_at["epoch"] < 6
+    assert 2 <= killed_at < 6
 
     resumed = subprocess.run(
         _train_command(splits, outdir), env=env, capture_output=True, text=True
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"resuming from checkpoint after epoch {killed_at['epoch']}" in resumed.stderr
+    assert f"resuming from checkpoint after epoch {killed_at}" in resumed.stderr
     expected = pd.read_csv(tmp_path / "whole" / "history.tsv", sep="\t")
     got = pd.read_csv(outdir / "history.tsv", sep="\t")
     assert got["epoch"].tolist() == expected["epoch"].tolist()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import h5py
 import numpy as np
+from seq2chrom.training.checkpoint import Checkpoint
 
 MOTIFS = ["GATAAGGC", "CACGTGAC", "TGACTCAT"]
 
@@ -52,3 +57,20 @@ def planted_split(
             start = rng.integers(lo, hi - len(motif))
             codes[row, start : start + len(motif)] = motif_codes
     return write_split(path, one_hot(codes), y, **kwargs)
+
+
+def kill_after_epoch(command: list[str], env: dict, outdir: Path, epoch: int = 2) -> int:
+    """Run a `seq2chrom train` command, SIGKILL it once outdir/checkpoint holds `epoch`, and
+    return the epoch of the last checkpoint it left (a kill can land a little later)."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    pointer = outdir / "checkpoint" / "latest"
+    deadline = time.monotonic() + 120
+    while not (pointer.exists() and pointer.read_text().strip() >= f"epoch-{epoch:04d}"):
+        assert process.poll() is None and time.monotonic() < deadline, (
+            f"no epoch-{epoch} checkpoint"
+        )
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    latest = Checkpoint(outdir / "checkpoint").latest()
+    return int(json.loads((latest / "state.json").read_text())["epoch"])

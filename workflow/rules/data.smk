@@ -1,4 +1,5 @@
 # Data build: genome -> 200 bp bins -> labels per track -> label matrix -> one-hot split files.
+# Tracks given as http(s) URLs are downloaded by Snakemake's HTTP storage plugin and cached.
 check_track_files()
 
 
@@ -38,6 +39,27 @@ rule tile:
     shell:
         "seq2chrom tile --genome {input.fasta} --size {params.size} --window {params.window}"
         " --blacklist={params.blacklist:q} --output {output} 2> {log}"
+
+
+rule fetch_track:
+    input:
+        track_url,
+    output:
+        peaks="resources/tracks/{track}.peaks",
+        record="resources/tracks/{track}.json",
+    log:
+        "logs/fetch_track/{track}.log",
+    benchmark:
+        "benchmarks/fetch_track/{track}.tsv"
+    localrule: True
+    conda:
+        "../../envs/data.yaml"
+    params:
+        url=lambda wildcards: tracks.loc[wildcards.track, "path"],
+        md5=track_md5,
+    shell:
+        "seq2chrom fetch-track --url {params.url:q} --download {input:q} --md5={params.md5:q}"
+        " --peaks {output.peaks} --record {output.record} 2> {log}"
 
 
 rule label:

@@ -1,11 +1,17 @@
-# Report stage: items that exist only for the HTML report (`snakemake --report`), here the
-# effective configuration and the tracks sheet rendered as HTML tables.
+# Report stage: items that exist only for the HTML report (`snakemake --report`): the effective
+# configuration with the tracks sheet, and the Tracks table.
+#
+# config_html takes the whole config as a param on purpose: it renders every setting, so it is
+# the one job that reruns after any config change. (Captions are read only by
+# `snakemake --report`; editing one reruns no job.)
 import json
+from types import SimpleNamespace
 
 
 rule config_html:
     input:
-        tracks=config["tracks"],
+        # bundle mode has no track sheet: its label columns are the bundle's targets
+        tracks=config["tracks"] if DATA_SOURCE != "deepsea_bundle" else [],
     output:
         report(
             "results/report/config.html",
@@ -22,5 +28,38 @@ rule config_html:
     params:
         config=json.dumps(config, sort_keys=False),
     shell:
-        "seq2chrom config-html --config-json {params.config:q} --tracks {input.tracks}"
+        "seq2chrom config-html --config-json {params.config:q} --tracks={input.tracks:q}"
         " --output {output} 2> {log}"
+
+
+if DATA_SOURCE != "deepsea_bundle":
+
+    # Built from peak files and labels.h5, which bundle mode does not have.
+    rule tracks_table:
+        input:
+            sheet=TRACKS_SHEET,
+            labels="results/data/labels.h5",
+            peaks=[track_peaks(SimpleNamespace(track=track)) for track in TRACKS],
+            metrics=expand("results/eval/{model}/metrics.tsv", model=MODELS),
+            base_config=base_model_config(),
+        output:
+            tsv="results/report/tracks.tsv",
+            html=report(
+                "results/report/tracks.html",
+                caption="../report/tracks.rst",
+                category="Tracks",
+                labels={"item": "every track: source, peaks, positives, metrics"},
+            ),
+        log:
+            "logs/tracks_table/tracks.log",
+        benchmark:
+            "benchmarks/tracks_table/tracks.tsv"
+        conda:
+            "../../envs/evaluate.yaml"
+        params:
+            models=MODELS,
+        shell:
+            "seq2chrom tracks-table --tracks {input.sheet} --labels {input.labels}"
+            " --peaks {input.peaks} --metrics {input.metrics} --models {params.models}"
+            " --base-config={input.base_config:q} --tsv {output.tsv} --html {output.html}"
+            " 2> {log}"

@@ -6,6 +6,10 @@
 # kill would otherwise lose the checkpoint; undeclared, it survives and `seq2chrom train`
 # resumes from it (a checkpoint written with other settings is discarded). Delete the folder
 # to force training from scratch.
+#
+# Fine-tuning: with train.init_from set, every model starts from the trained model in that
+# folder ({model} in it is replaced by the model name); its model.keras and config.yaml are
+# inputs, so retraining it reruns the fine-tune.
 import json
 
 
@@ -13,6 +17,7 @@ rule train:
     input:
         train="results/data/train.h5",
         valid="results/data/valid.h5",
+        init=init_from_inputs,
     output:
         model="results/models/{model}/model.keras",
         history=report(
@@ -39,32 +44,26 @@ rule train:
     threads: 8
     resources:
         gpu=1,
-        mem_mb=lambda wc: (
-            4000 if config["models"][wc.model].get("preset") == "small" else 32000
-        ),
-        # Minutes per attempt: a job killed at its time limit is retried with more time.
-        runtime=lambda wc, attempt: attempt
-        * (60 if config["models"][wc.model].get("preset") == "small" else 2880),
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
     params:
         model_settings=lambda wc: json.dumps(config["models"][wc.model]),
-        train_settings=json.dumps(
-            {
-                k: v
-                for k, v in config["train"].items()
-                if k not in ("init_from", "freeze_epochs")
-            }
-        ),
+        train_settings=train_settings(),
+        init_from=lambda wc: init_from_dir(wc.model),
+        freeze_epochs=config["train"].get("freeze_epochs", 0),
         seed=config["seed"],
         outdir=subpath(output.model, parent=True),
     shell:
         "seq2chrom train --model {wildcards.model} --train {input.train} --valid {input.valid}"
         " --model-settings {params.model_settings:q} --train-settings {params.train_settings:q}"
+        " --init-from={params.init_from:q} --freeze-epochs {params.freeze_epochs}"
         " --seed {params.seed} --outdir {params.outdir} 2> {log}"
 
 
 rule predict:
     input:
         model="results/models/{model}/model.keras",
+        model_config="results/models/{model}/config.yaml",
         data="results/data/test.h5",
     output:
         predictions="results/predictions/{model}/test.h5",

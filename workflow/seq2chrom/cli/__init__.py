@@ -1,8 +1,11 @@
 """`seq2chrom <step> ...`: one subcommand per pipeline step, each called by one Snakemake rule.
 
 Each module in STEP_MODULES defines `register(subparsers)`, which adds its subcommands and sets
-`func` to a handler taking the parsed arguments. Handlers import heavy libraries (TensorFlow)
-lazily so `seq2chrom --help` stays fast.
+`func` to a handler taking the parsed arguments. Handlers import heavy libraries (TensorFlow,
+pandas) lazily, and a known subcommand registers only its own module (COMMANDS), so a step's
+start-up does not pay for the other steps' imports: the data build runs one short-lived
+`seq2chrom label` per track. `seq2chrom --help`, and a subcommand missing from COMMANDS,
+register every module.
 """
 
 from __future__ import annotations
@@ -26,12 +29,41 @@ STEP_MODULES = [
     "seq2chrom.cli.cluster",
 ]
 
+# subcommand -> the module that registers it (tests/unit/test_cli.py checks it is complete)
+COMMANDS = {
+    "demo": "seq2chrom.cli.demo",
+    "genome": "seq2chrom.cli.data",
+    "tile": "seq2chrom.cli.data",
+    "label": "seq2chrom.cli.data",
+    "assemble": "seq2chrom.cli.data",
+    "encode": "seq2chrom.cli.data",
+    "data-summary": "seq2chrom.cli.data",
+    "fetch-track": "seq2chrom.cli.data",
+    "import-bundle": "seq2chrom.cli.bundle",
+    "bundle-summary": "seq2chrom.cli.bundle",
+    "published-comparison": "seq2chrom.cli.bundle",
+    "train": "seq2chrom.cli.train",
+    "predict": "seq2chrom.cli.train",
+    "compare-finetune": "seq2chrom.cli.train",
+    "evaluate": "seq2chrom.cli.evaluate",
+    "compare-models": "seq2chrom.cli.evaluate",
+    "filter-pwms": "seq2chrom.cli.motifs",
+    "tomtom": "seq2chrom.cli.motifs",
+    "logos": "seq2chrom.cli.motifs",
+    "table-html": "seq2chrom.cli.report",
+    "config-html": "seq2chrom.cli.report",
+    "tracks-table": "seq2chrom.cli.report",
+    "install-profile": "seq2chrom.cli.cluster",
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with a `command` listed in COMMANDS, only its module is imported."""
     parser = argparse.ArgumentParser(prog="seq2chrom", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"seq2chrom {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="<step>")
-    for name in STEP_MODULES:
+    modules = [COMMANDS[command]] if command in COMMANDS else STEP_MODULES
+    for name in modules:
         importlib.import_module(name).register(subparsers)
     return parser
 
@@ -42,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    args = build_parser(command).parse_args(argv)
     try:
         args.func(args)
     except InputError as error:

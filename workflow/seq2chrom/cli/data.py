@@ -1,8 +1,10 @@
-"""CLI subcommands of the data stage: genome, tile, label, assemble, encode, data-summary."""
+"""CLI subcommands of the data stage: genome, fetch-track, tile, label, assemble, encode,
+data-summary."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 from pathlib import Path
@@ -19,6 +21,16 @@ def register(subparsers) -> None:
     genome.add_argument("--input", required=True, help="genome FASTA: plain, gzip or bgzip")
     genome.add_argument("--output", required=True, help="plain FASTA to write (+ .fai)")
     genome.set_defaults(func=run_genome)
+
+    fetch = subparsers.add_parser(
+        "fetch-track", help="check a downloaded URL track and copy it into the cache"
+    )
+    fetch.add_argument("--url", required=True, help="the track's URL (named in errors)")
+    fetch.add_argument("--download", required=True, help="the storage plugin's local copy")
+    fetch.add_argument("--md5", default="", help="expected MD5 from the track sheet, or empty")
+    fetch.add_argument("--peaks", required=True, help="cached peak file to write (bytes as served)")
+    fetch.add_argument("--record", required=True, help="JSON record to write: url, md5, bytes")
+    fetch.set_defaults(func=run_fetch_track)
 
     tile = subparsers.add_parser("tile", help="tile the genome into bins -> bins.h5")
     tile.add_argument("--genome", required=True, help="indexed plain FASTA")
@@ -76,6 +88,22 @@ def run_genome(args: argparse.Namespace) -> None:
         finally:
             Path(f"{fasta}.fai").unlink(missing_ok=True)
     log.info("wrote %s and its index", output)
+
+
+def run_fetch_track(args: argparse.Namespace) -> None:
+    from seq2chrom.data.fetch import check_download
+    from seq2chrom.errors import InputError
+
+    try:
+        data = Path(args.download).read_bytes()
+    except OSError as error:
+        raise InputError(args.url, f"download missing ({error})", fix="rerun") from error
+    record = check_download(args.url, data, args.md5)
+    record["md5_checked"] = bool(args.md5)
+    with atomic_output(args.record) as record_path, atomic_output(args.peaks) as peaks:
+        peaks.write_bytes(data)
+        record_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    log.info("%s: %d bytes, MD5 %s -> %s", args.url, len(data), record["md5"], args.peaks)
 
 
 def run_tile(args: argparse.Namespace) -> None:

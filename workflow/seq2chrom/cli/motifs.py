@@ -124,6 +124,7 @@ def run_filter_pwms(args: argparse.Namespace) -> None:
 
     from seq2chrom.motifs.meme import Motif, write_meme
     from seq2chrom.motifs.pwms import codes_to_one_hot, filter_influence, filter_pwms
+    from seq2chrom.training.model_tracks import check_model_tracks
 
     if not args.model.exists():
         raise InputError(args.model, "model not found", fix="train the model first")
@@ -139,11 +140,7 @@ def run_filter_pwms(args: argparse.Namespace) -> None:
         raise InputError(args.model, f"conv1 kernel shape {kernel.shape}, expected (w, 4, F)")
 
     codes, tracks = sample_positive_codes(args.data, args.max_sequences, args.seed)
-    n_outputs = model.output_shape[-1]
-    if n_outputs != len(tracks):
-        raise InputError(
-            args.model, f"{n_outputs} outputs but {args.data} has {len(tracks)} tracks"
-        )
+    check_model_tracks(args.model, model.output_shape[-1], args.data, tracks)
     started = time.perf_counter()
     result = filter_pwms(
         codes, kernel, bias, threshold=args.activation_threshold, min_sites=args.min_sites

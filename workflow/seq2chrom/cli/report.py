@@ -1,15 +1,20 @@
-"""CLI subcommands of the report stage: `seq2chrom table-html` and `seq2chrom config-html`."""
+"""CLI subcommands of the report stage: `seq2chrom table-html`, `config-html` and `tracks-table`.
+
+pandas is imported inside the handlers, so that `seq2chrom <step>` starts fast.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from seq2chrom.errors import InputError
 from seq2chrom.io import atomic_output
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def register(subparsers) -> None:
@@ -30,13 +35,42 @@ def register(subparsers) -> None:
         description="Render the effective config (JSON) and the tracks sheet as one HTML page.",
     )
     config.add_argument("--config-json", required=True, help="the config as a JSON string")
-    config.add_argument("--tracks", required=True, type=Path, help="tracks sheet (TSV)")
+    config.add_argument("--tracks", default="", help="tracks sheet (TSV); empty: settings only")
     config.add_argument("--output", required=True, type=Path)
     config.set_defaults(func=run_config_html)
+
+    tracks = subparsers.add_parser(
+        "tracks-table",
+        help="one row per track: source, peaks, positive bins, new or not, metrics per model",
+        description="Write the report's Tracks table (TSV and HTML): one row per track of the "
+        "sheet with its source, peak count, positive bins in labels.h5, whether it is new since "
+        "the base model, and each model's test AUROC and AUPRC.",
+    )
+    tracks.add_argument("--tracks", required=True, type=Path, help="track sheet (TSV)")
+    tracks.add_argument("--labels", required=True, type=Path, help="labels.h5 (positive bins)")
+    tracks.add_argument(
+        "--peaks",
+        nargs="+",
+        required=True,
+        type=Path,
+        help="local peak file per track, sheet order",
+    )
+    tracks.add_argument("--metrics", nargs="*", default=[], type=Path, help="metrics.tsv per model")
+    tracks.add_argument("--models", nargs="*", default=[], help="model name per --metrics file")
+    tracks.add_argument(
+        "--base-config",
+        default="",
+        help="config.yaml of the base model (its `tracks` list); empty: no base model",
+    )
+    tracks.add_argument("--tsv", required=True, type=Path, help="tracks.tsv to write")
+    tracks.add_argument("--html", required=True, type=Path, help="tracks.html to write")
+    tracks.set_defaults(func=run_tracks_table)
 
 
 def flatten_config(config: dict, prefix: str = "") -> pd.DataFrame:
     """Nested config -> table with columns `key, value` (dotted keys, JSON-like values)."""
+    import pandas as pd
+
     rows: list[dict[str, str]] = []
 
     def walk(node: object, key: str) -> None:
@@ -55,6 +89,8 @@ def flatten_config(config: dict, prefix: str = "") -> pd.DataFrame:
 
 
 def run_table_html(args: argparse.Namespace) -> None:
+    import pandas as pd
+
     from seq2chrom.report.tables import read_tsv, table_html
 
     if not args.tsv.is_file():
@@ -76,12 +112,80 @@ def run_config_html(args: argparse.Namespace) -> None:
         raise InputError("--config-json", f"not valid JSON ({error})") from None
     if not isinstance(config, dict):
         raise InputError("--config-json", "expected a JSON object")
-    if not args.tracks.is_file():
-        raise InputError(args.tracks, "tracks sheet not found")
-    tracks = read_tsv(args.tracks)
-    page = tables_html(
-        [("Workflow settings", flatten_config(config)), (f"Tracks ({args.tracks})", tracks)],
-        title="seq2chrom configuration",
-    )
+    sections = [("Workflow settings", flatten_config(config))]
+    if args.tracks:
+        if not Path(args.tracks).is_file():
+            raise InputError(args.tracks, "tracks sheet not found")
+        sections.append((f"Tracks ({args.tracks})", read_tsv(args.tracks)))
+    page = tables_html(sections, title="seq2chrom configuration")
     with atomic_output(args.output) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+
+
+def count_peaks(path: str | Path) -> int:
+    """Peaks (data lines) of a peak file, read and checked by the data stage's reader."""
+    from seq2chrom.data.peaks import read_peaks
+
+    return sum(len(intervals) for intervals in read_peaks(path).values())
+
+
+def count_positive_bins(path: str | Path) -> dict[str, int]:
+    """Positive bins per track of labels.h5 (all splits), reading `y` in blocks of rows."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(path, "r") as h5:
+        names = h5["tracks"].asstr()[:].tolist()
+        y = h5["y"]
+        totals = np.zeros(len(names), np.int64)
+        step = max(1, (1 << 24) // max(1, len(names)))
+        for begin in range(0, y.shape[0], step):
+            totals += y[begin : begin + step].sum(axis=0, dtype=np.int64)
+    return dict(zip(names, totals.tolist(), strict=True))
+
+
+def base_model_tracks(path: str | Path) -> list[str]:
+    """The `tracks` list of a trained model's config.yaml."""
+    from seq2chrom.training.model_tracks import model_tracks
+
+    tracks = model_tracks(path)
+    if tracks is None:
+        raise InputError(path, "base model config not found")
+    return tracks
+
+
+def run_tracks_table(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from seq2chrom.data.assemble import read_track_sheet
+    from seq2chrom.report.tables import MISSING, table_html
+    from seq2chrom.report.tracks import tracks_note, tracks_table
+
+    sheet = pd.DataFrame(read_track_sheet(args.tracks))
+    if len(args.peaks) != len(sheet):
+        raise InputError(
+            "--peaks", f"{len(args.peaks)} peak files for {len(sheet)} tracks of {args.tracks}"
+        )
+    if len(args.metrics) != len(args.models):
+        raise InputError("--models", f"{len(args.models)} names for {len(args.metrics)} files")
+    for path in [args.labels, *args.metrics]:
+        if not path.is_file():
+            raise InputError(path, "file not found")
+    missing = {"auroc": MISSING, "auprc": MISSING}  # track names stay strings, even "NA"
+    metrics = {
+        model: pd.read_csv(path, sep="\t", keep_default_na=False, na_values=missing)
+        for model, path in zip(args.models, args.metrics, strict=True)
+    }
+    base = args.base_config or None
+    table = tracks_table(
+        sheet,
+        peaks=[count_peaks(path) for path in args.peaks],
+        positive_bins=count_positive_bins(args.labels),
+        metrics=metrics,
+        base_tracks=base_model_tracks(base) if base else None,
+    )
+    with atomic_output(args.tsv) as tmp:
+        table.to_csv(tmp, sep="\t", index=False, na_rep="NA", float_format="%.6g")
+    with atomic_output(args.html) as tmp:
+        page = table_html(table, title="Tracks", note=tracks_note(table, base))
         tmp.write_text(page, encoding="utf-8")

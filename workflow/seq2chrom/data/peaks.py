@@ -47,13 +47,16 @@ def read_text(path: str | Path) -> str:
         data = gzip.decompress(path.read_bytes()) if gzipped else path.read_bytes()
     except (OSError, EOFError) as error:
         raise InputError(path, f"cannot read: {error}", fix="re-download the file") from error
+    return decode_text(path, data, fix="give a BED file")
+
+
+def decode_text(source: str | Path, data: bytes, fix: str) -> str:
+    """``data`` as UTF-8 text; InputError naming ``source`` and the line of the first bad byte."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise InputError(
-            path, "not a text file (invalid UTF-8)", line=line, fix="give a BED file"
-        ) from error
+        raise InputError(source, "not a text file (invalid UTF-8)", line=line, fix=fix) from error
 
 
 def _coordinate(path: Path, number: int, field: str, what: str) -> int:

@@ -37,7 +37,7 @@ def format_column(values: pd.Series) -> list[str]:
         return [str(v) for v in values]
     if not pd.api.types.is_numeric_dtype(values):
         return ["NA" if _missing(v) else str(v) for v in values]
-    numbers = values.to_numpy(dtype=np.float64)
+    numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)  # nullable Int64 too
     finite = numbers[np.isfinite(numbers)]
     integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
     if integral and (pd.api.types.is_integer_dtype(values) or np.all(np.abs(finite) < 1e15)):
@@ -87,9 +87,12 @@ def _page(title: str, fragments: Sequence[str]) -> str:
     )
 
 
+MISSING = ["", "NA", "NaN", "nan"]  # how seq2chrom's TSV files write a missing value
+
+
 def read_tsv(path: str | Path) -> pd.DataFrame:
     """Read a TSV written by seq2chrom: strings stay strings, empty cells become missing."""
-    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["", "NA", "NaN", "nan"])
+    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=MISSING)
 
 
 def tsv_to_html(tsv: str | Path, html_path: str | Path, *, title: str = "", note: str = "") -> None:

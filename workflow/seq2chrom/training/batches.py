@@ -10,6 +10,7 @@ samples of DeepSEA and DanQ. Memory holds at most two buffers, whatever the file
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import h5py
@@ -51,6 +52,9 @@ class H5Batches(keras.utils.PyDataset):
         Blocks per shuffle buffer.
     labels
         Yield ``(x, y)``; False yields ``x`` only (prediction).
+    track_columns
+        Indices of the label columns (tracks) to yield, in this order; default all. Used to
+        train on a subset of the file's tracks (a base model for fine-tuning).
     workers, use_multiprocessing, max_queue_size
         Passed to ``keras.utils.PyDataset`` (parallel prefetching of batches).
 
@@ -69,6 +73,7 @@ class H5Batches(keras.utils.PyDataset):
         block_size: int | None = None,
         buffer_blocks: int = 16,
         labels: bool = True,
+        track_columns: Sequence[int] | None = None,
         workers: int = 1,
         use_multiprocessing: bool = False,
         max_queue_size: int = 10,
@@ -94,6 +99,15 @@ class H5Batches(keras.utils.PyDataset):
             chunk_rows = x.chunks[0] if x.chunks else 1
         if self.n_samples == 0:
             raise InputError(self.path, "x has no samples")
+        self.track_columns: np.ndarray | None = None
+        if track_columns is not None:
+            columns = np.asarray(track_columns, dtype=np.int64).reshape(-1)
+            if len(columns) == 0 or columns.min() < 0 or columns.max() >= self.n_tracks:
+                raise InputError(
+                    self.path,
+                    f"track columns {columns.tolist()} outside 0..{self.n_tracks - 1} or empty",
+                )
+            self.track_columns, self.n_tracks = columns, len(columns)
         if block_size is None:
             block_size = chunk_rows * -(-512 // chunk_rows)
         self.block_size = int(block_size)
@@ -155,8 +169,10 @@ class H5Batches(keras.utils.PyDataset):
                     [self._file["x"][s:e] for s, e in zip(blocks, ends, strict=True)]
                 )
                 y = (
-                    np.concatenate(
-                        [self._file["y"][s:e] for s, e in zip(blocks, ends, strict=True)]
+                    self._select(
+                        np.concatenate(
+                            [self._file["y"][s:e] for s, e in zip(blocks, ends, strict=True)]
+                        )
                     )
                     if self.labels
                     else None
@@ -202,7 +218,11 @@ class H5Batches(keras.utils.PyDataset):
         """``y`` (n_items, T) uint8 of the current epoch in presentation order."""
         samples, _ = self.sample_order()
         with h5py.File(self.path, "r") as handle:
-            return handle["y"][:][samples]
+            return self._select(handle["y"][:])[samples]
+
+    def _select(self, y: np.ndarray) -> np.ndarray:
+        """The chosen track columns of ``y`` (N, T_file) -> (N, T); all when none chosen."""
+        return y if self.track_columns is None else np.take(y, self.track_columns, axis=1)
 
     def __getstate__(self):
         state = dict(self.__dict__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
@@ -21,13 +22,12 @@ def predict_both_strands(model: keras.Model, x: np.ndarray) -> np.ndarray:
     return (p[: len(x)] + p[len(x) :]) / 2
 
 
-def predict_file(
-    model: keras.Model, split: str | Path, out: str | Path, batch_size: int = 256
-) -> None:
-    """Write ``out`` (HDF5): ``y_pred`` (N, T) float32 strand-averaged, ``tracks`` strings.
+def strand_averaged_batches(
+    model: keras.Model, split: str | Path, batch_size: int = 256
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first row, predictions)`` for consecutive blocks of ``split``, in file order.
 
-    Reads ``split`` in file order ``batch_size`` sequences at a time; memory is flat in N.
-    ``chrom`` and ``start`` are copied when present so rows can be traced back to bins.
+    Each block is ``predict_both_strands`` of up to ``batch_size`` sequences: (B, T) float32.
     """
     batches = H5Batches(
         split,
@@ -38,19 +38,39 @@ def predict_file(
         block_size=batch_size,
         buffer_blocks=8,
     )
+    try:
+        for index in range(len(batches)):
+            yield index * batch_size, predict_both_strands(model, batches[index])
+    finally:
+        batches.close()
+
+
+def predict_split(model: keras.Model, split: str | Path, batch_size: int = 256) -> np.ndarray:
+    """Strand-averaged predictions ``(N, T)`` float32 for every row of ``split``, in memory."""
+    blocks = [block for _, block in strand_averaged_batches(model, split, batch_size)]
+    return np.concatenate(blocks) if blocks else np.zeros((0, model.output_shape[-1]), "float32")
+
+
+def predict_file(
+    model: keras.Model, split: str | Path, out: str | Path, batch_size: int = 256
+) -> None:
+    """Write ``out`` (HDF5): ``y_pred`` (N, T) float32 strand-averaged, ``tracks`` strings.
+
+    Reads ``split`` in file order ``batch_size`` sequences at a time; memory is flat in N.
+    ``chrom`` and ``start`` are copied when present so rows can be traced back to bins.
+    """
     n_tracks = int(model.outputs[0].shape[-1])
     with h5py.File(split, "r") as source, h5py.File(out, "w") as target:
+        n_samples = int(source["x"].shape[0])
         y_pred = target.create_dataset(
             "y_pred",
-            (batches.n_samples, n_tracks),
+            (n_samples, n_tracks),
             dtype="float32",
-            chunks=(min(batches.n_samples, 256), n_tracks),
+            chunks=(max(min(n_samples, 256), 1), n_tracks),
         )
-        for index in range(len(batches)):
-            start = index * batch_size
-            y_pred[start : start + batch_size] = predict_both_strands(model, batches[index])
+        for start, block in strand_averaged_batches(model, split, batch_size):
+            y_pred[start : start + len(block)] = block
         for name in ("tracks", "chrom", "start"):
             if name in source:
                 target.create_dataset(name, data=source[name][:], dtype=source[name].dtype)
         target.attrs["strands"] = "mean of forward and reverse complement"
-    batches.close()

@@ -15,6 +15,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from seq2chrom.training.checkpoint import Checkpoint
+from seq2chrom.training.finetune import build_optimizer_for, set_frozen
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ def fingerprint(settings: dict) -> str:
     relevant = {
         k: v for k, v in settings.items() if k not in {"epochs", "checkpoint_dir", "verbose"}
     }
+    if isinstance(relevant.get("train"), dict):  # the config's train section repeats epochs
+        relevant["train"] = {k: v for k, v in relevant["train"].items() if k != "epochs"}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -85,10 +88,14 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
     settings
         ``epochs``, ``patience`` (early stopping on val_loss), optional ``checkpoint_dir``
         (resume state; a checkpoint with another settings fingerprint is discarded),
-        ``verbose`` (Keras fit verbosity, default 2), and anything else that defines the run
-        (hashed into the fingerprint: model settings, batch size, seed...).
+        ``freeze_epochs`` (default 0: the first convolution is frozen during epochs
+        1..freeze_epochs, see ``finetune.set_frozen``), ``verbose`` (Keras fit verbosity,
+        default 2), and anything else that defines the run (hashed into the fingerprint: model
+        settings, batch size, seed, the model fine-tuned from...).
 
-    On return the model holds the weights of the epoch with the lowest validation loss.
+    On return the model holds the weights of the epoch with the lowest validation loss, with
+    every layer trainable. A resumed run restores the checkpoint's weights over whatever the
+    model was initialised with.
     Raises TrainingError when a training or validation loss is not finite.
     """
     epochs, patience = int(settings["epochs"]), int(settings["patience"])
@@ -96,6 +103,9 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
     key = fingerprint(settings)
     state = {"epoch": 0, "best_val_loss": math.inf, "wait": 0, "stopped": False, "history": []}
     best_weights: list[np.ndarray] | None = None
+    freeze_epochs = int(settings.get("freeze_epochs", 0))
+    if freeze_epochs:
+        build_optimizer_for(model)  # slots for the frozen layers too: same state in all epochs
     if checkpoint is not None and checkpoint.latest() is not None:
         saved = json.loads((checkpoint.latest() / "state.json").read_text())
         if saved.get("fingerprint") != key:
@@ -111,6 +121,8 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
     while state["epoch"] < epochs and not state["stopped"]:
         epoch = state["epoch"]
         started = time.perf_counter()
+        if freeze_epochs and set_frozen(model, frozen := epoch < freeze_epochs):
+            log.info("epoch %d: conv1 %s", epoch + 1, "frozen" if frozen else "trainable")
         train_batches.set_epoch(epoch)
         fitted = model.fit(
             train_batches,
@@ -148,6 +160,8 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
             log.info("early stopping: val_loss did not improve for %d epochs", patience)
         if checkpoint is not None:
             checkpoint.save(model, {**state, "fingerprint": key}, best_weights, improved)
+    if freeze_epochs:
+        set_frozen(model, False)  # the saved model is fully trainable
     if best_weights is not None:
         for variable, value in zip(model.variables, best_weights, strict=True):
             variable.assign(value)

@@ -1,0 +1,145 @@
+"""Fine-tuning: start a model from a trained one and widen its output layer to new tracks.
+
+`transfer_weights` copies every layer of the trained (init) model into the new one except the
+output layer, whose columns are copied by track name: tracks the init model had keep their
+weights, new tracks keep the new model's fresh initialisation. `set_frozen` freezes the first
+convolution (the motif scanners, which the motif step reads) for the first epochs, so the new
+output columns settle before the motifs move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+OUTPUT_LAYER = "output"
+FROZEN_LAYERS = ("conv1",)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """What `transfer_weights` did: layers copied whole, and the output columns by track."""
+
+    layers: list[str]
+    copied: list[str]  # tracks whose output weights come from the init model
+    new: list[str]  # tracks initialised fresh
+    dropped: list[str]  # init-model tracks not in the new track list
+
+
+def transfer_weights(
+    model: keras.Model,
+    init_model: keras.Model,
+    tracks: Sequence[str],
+    init_tracks: Sequence[str],
+    output_layer: str = OUTPUT_LAYER,
+) -> Transfer:
+    """Copy ``init_model``'s weights into ``model``, widening the output layer by track name.
+
+    Parameters
+    ----------
+    model
+        The new, built model; its output layer has one unit per entry of ``tracks``.
+    init_model
+        The trained model to start from; one output unit per entry of ``init_tracks``.
+    tracks, init_tracks
+        Track names of the two output layers, in column order, each without repeats.
+    output_layer
+        Name of the output ``Dense`` layer in both models: kernel (H, T) and bias (T,).
+
+    Every other layer with weights must exist in both models under the same name with the same
+    weight shapes (same architecture, preset, size overrides and window); otherwise ValueError
+    names the first layer that differs and nothing is changed. Output kernel columns and biases
+    of tracks in both lists are copied (vectorised over tracks); the rest keep their values.
+    """
+    tracks, init_tracks = list(tracks), list(init_tracks)
+    for name, names, net in (("tracks", tracks, model), ("init tracks", init_tracks, init_model)):
+        if len(set(names)) != len(names):
+            raise ValueError(f"{name} repeat names")
+        units = _layer(net, output_layer).units
+        if units != len(names):
+            raise ValueError(f"{len(names)} {name} for {units} outputs of {net.name}")
+    layers = [layer for layer in model.layers if layer.weights]
+    init_layers = {layer.name: layer for layer in init_model.layers if layer.weights}
+    unmatched = sorted(set(init_layers) - {layer.name for layer in layers})
+    if unmatched:
+        raise ValueError(f"layers {unmatched} of the init model are not in the new model")
+    copies: list[tuple[keras.layers.Layer, list[np.ndarray]]] = []
+    for layer in layers:
+        if layer.name not in init_layers:
+            raise ValueError(f"layer {layer.name!r} is not in the init model")
+        new = [np.asarray(w) for w in layer.get_weights()]
+        old = [np.asarray(w) for w in init_layers[layer.name].get_weights()]
+        new_shapes, old_shapes = [w.shape for w in new], [w.shape for w in old]
+        if layer.name == output_layer:
+            new_shapes = [s[:-1] for s in new_shapes]  # the track axis may differ
+            old_shapes = [s[:-1] for s in old_shapes]
+        if new_shapes != old_shapes:
+            raise ValueError(
+                f"layer {layer.name!r} has weight shapes {[w.shape for w in new]}, the init "
+                f"model's {[w.shape for w in old]}"
+            )
+        copies.append((layer, old if layer.name != output_layer else new))
+    position = {track: j for j, track in enumerate(init_tracks)}
+    copied = [t for t in tracks if t in position]
+    target = np.array([j for j, t in enumerate(tracks) if t in position], dtype=np.int64)
+    source = np.array([position[t] for t in copied], dtype=np.int64)
+    init_output = [np.asarray(w) for w in _layer(init_model, output_layer).get_weights()]
+    for layer, weights in copies:
+        if layer.name == output_layer:
+            for mine, theirs in zip(weights, init_output, strict=True):
+                mine[..., target] = theirs[..., source]
+        layer.set_weights(weights)
+    return Transfer(
+        layers=[layer.name for layer in layers if layer.name != output_layer],
+        copied=copied,
+        new=[t for t in tracks if t not in position],
+        dropped=[t for t in init_tracks if t not in set(tracks)],
+    )
+
+
+def set_frozen(model: keras.Model, frozen: bool, layers: Sequence[str] = FROZEN_LAYERS) -> bool:
+    """Freeze (``frozen``) or unfreeze ``layers``; recompile when that changed anything.
+
+    The model keeps its optimizer object (and so its state) across the change: build the
+    optimizer over all variables while everything is trainable (`build_optimizer_for`) and a
+    frozen phase simply leaves the frozen layers' slots untouched, so checkpoints hold the same
+    optimizer variables in both phases. Returns True when the trainable state changed.
+    """
+    changed = False
+    for name in layers:
+        layer = _layer(model, name)
+        if layer.trainable == frozen:
+            layer.trainable = not frozen
+            changed = True
+    if changed and model.compiled:
+        model.compile(
+            optimizer=model.optimizer,
+            loss=model.loss,
+            run_eagerly=model.run_eagerly,
+            jit_compile=model.jit_compile,
+            steps_per_execution=model.steps_per_execution,
+        )
+    return changed
+
+
+def build_optimizer_for(model: keras.Model) -> None:
+    """Build the compiled model's optimizer over every variable trainable when unfrozen.
+
+    Raises ValueError when a layer is frozen at this point (the optimizer would then never hold
+    slots for it) or the optimizer was already built over fewer variables.
+    """
+    frozen = [layer.name for layer in model.layers if layer.weights and not layer.trainable]
+    if frozen:
+        raise ValueError(f"layers {frozen} are frozen; build the optimizer before freezing")
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+
+
+def _layer(model: keras.Model, name: str) -> keras.layers.Layer:
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        raise ValueError(f"model {model.name!r} has no layer named {name!r}") from None

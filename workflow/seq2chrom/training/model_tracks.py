@@ -1,0 +1,114 @@
+"""The track list a trained model predicts, and the check that it matches a data file's tracks.
+
+A model's output column ``j`` means track ``tracks[j]`` of the data it was trained on. That list
+is written by `seq2chrom train` to ``config.yaml`` beside ``model.keras`` (key ``tracks``), in
+the same step as the model. Predicting, evaluating or reading filter influence with a model on
+data whose ``tracks`` differ would silently misalign columns, so those steps call
+`check_model_tracks` first. No heavy imports here (the motif step uses it too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from seq2chrom.errors import InputError
+
+CONFIG_NAME = "config.yaml"
+_SHOWN = 5  # names listed in a message before "..."
+
+
+def model_config_path(model_path: str | Path) -> Path:
+    """``config.yaml`` beside a ``model.keras``, inside a model folder, or the file itself."""
+    path = Path(model_path)
+    if path.suffix in (".yaml", ".yml"):
+        return path
+    return (path if path.is_dir() else path.parent) / CONFIG_NAME
+
+
+def model_tracks(model_path: str | Path) -> list[str] | None:
+    """Track names of a trained model, from the ``config.yaml`` beside it; None if absent.
+
+    Raises InputError when the file exists but holds no ``tracks`` list.
+    """
+    import yaml
+
+    path = model_config_path(model_path)
+    if not path.is_file():
+        return None
+    record = yaml.safe_load(path.read_text()) or {}
+    tracks = record.get("tracks")
+    if not isinstance(tracks, list) or not all(isinstance(t, str) for t in tracks):
+        raise InputError(
+            path, "no 'tracks' list", fix="train the model again with `seq2chrom train`"
+        )
+    return tracks
+
+
+def track_difference(model: Sequence[str], data: Sequence[str]) -> str:
+    """One phrase on how a model's track list differs from a data file's; "" when equal."""
+    model, data = list(model), list(data)
+    if model == data:
+        return ""
+    unknown = [t for t in data if t not in set(model)]
+    dropped = [t for t in model if t not in set(data)]
+    parts = []
+    if unknown:
+        parts.append(f"{len(unknown)} data tracks not in the model ({_names(unknown)})")
+    if dropped:
+        parts.append(f"{len(dropped)} model tracks not in the data ({_names(dropped)})")
+    if not parts:
+        column = next(i for i, (a, b) in enumerate(zip(model, data, strict=True)) if a != b)
+        parts.append(
+            f"same tracks in another order (column {column} is {model[column]!r} in the model, "
+            f"{data[column]!r} in the data)"
+        )
+    return "; ".join(parts)
+
+
+def check_model_tracks(
+    model_path: str | Path,
+    n_outputs: int,
+    data_path: str | Path,
+    data_tracks: Sequence[str],
+    tracks: Sequence[str] | None = None,
+) -> None:
+    """Stop with a one-line InputError unless the model's tracks are the data's, in order.
+
+    ``tracks`` defaults to `model_tracks(model_path)`. Without a stored list (a model file
+    copied without its ``config.yaml``) only the number of outputs can be compared.
+    """
+    if tracks is None:
+        tracks = model_tracks(model_path)
+    data_tracks = list(data_tracks)
+    fix = (
+        "use data built from the model's track sheet, or fine-tune the model to these tracks "
+        "(train.init_from)"
+    )
+    if tracks is None:
+        if n_outputs != len(data_tracks):
+            raise InputError(
+                model_path,
+                f"{n_outputs} outputs but {data_path} has {len(data_tracks)} tracks",
+                fix=fix,
+            )
+        return
+    if len(tracks) != n_outputs:
+        raise InputError(
+            model_config_path(model_path),
+            f"lists {len(tracks)} tracks but {model_path} has {n_outputs} outputs",
+            fix="keep each model.keras with the config.yaml written with it",
+        )
+    difference = track_difference(tracks, data_tracks)
+    if difference:
+        raise InputError(
+            model_path,
+            f"model tracks ({model_config_path(model_path)}) differ from the tracks of "
+            f"{data_path}: {difference}",
+            fix=fix,
+        )
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:_SHOWN])
+    return shown + (", ..." if len(names) > _SHOWN else "")
