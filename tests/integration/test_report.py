@@ -69,10 +69,8 @@ def test_motif_driven_tf_tracks_have_auroc_above_09(finished_demo: Path) -> None
             "auprc",
         ]
         rows = metrics.set_index("track").loc[driven]
-        assert rows["auroc"].median() > 0.9, f"{model}: median TF AUROC <= 0.9:\n{rows}"
-        if model == "danq":
-            weak = rows[~(rows["auroc"] > 0.9)]
-            assert weak.empty, f"{model}: motif-driven TF tracks with AUROC <= 0.9:\n{weak}"
+        weak = rows[~(rows["auroc"] > 0.9)]
+        assert weak.empty, f"{model}: motif-driven TF tracks with AUROC <= 0.9:\n{weak}"
 
 
 def test_tracks_table_lists_every_track_with_counts_and_metrics(finished_demo: Path) -> None:

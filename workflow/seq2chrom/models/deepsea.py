@@ -9,7 +9,10 @@ from keras import layers
 
 PRESETS: dict[str, dict] = {
     "full": {},
-    "small": {"conv_filters": (64, 96, 128), "hidden_units": 64},
+    # No max-norm for `small`: with Adam (see models.build_optimizer) the 0.9 cap slows the
+    # small model so much that on the demo GATA1 and MAFK stay near AUROC 0.83 after 30 epochs;
+    # uncapped it reaches 0.98 on every motif-driven TF track in the same epochs.
+    "small": {"conv_filters": (64, 96, 128), "hidden_units": 64, "max_norm": None},
 }
 
 
@@ -22,7 +25,7 @@ def deepsea(
     pool_size: int = 4,
     dropout: Sequence[float] = (0.2, 0.2, 0.5),
     hidden_units: int = 925,
-    max_norm: float = 0.9,
+    max_norm: float | None = 0.9,
     l2: float = 5e-7,
     l1_activity: float = 1e-8,
 ) -> keras.Model:
@@ -43,7 +46,8 @@ def deepsea(
     hidden_units
         Width of the ReLU hidden layer (925 in the paper and the released weights).
     max_norm
-        Max L2 norm of every filter's / unit's incoming weights (0.9), as Torch ``renorm``.
+        Max L2 norm of every filter's / unit's incoming weights (0.9), as Torch ``renorm``;
+        None for no constraint.
     l2
         L2 penalty on kernels; 5e-7 * sum(w**2) has the gradient of Torch SGD weightDecay 1e-6.
     l1_activity
@@ -51,8 +55,8 @@ def deepsea(
     """
     if len(conv_filters) != len(dropout):
         raise ValueError("conv_filters and dropout must have the same length")
-    conv_norm = keras.constraints.MaxNorm(max_norm, axis=[0, 1])
-    dense_norm = keras.constraints.MaxNorm(max_norm, axis=0)
+    conv_norm = keras.constraints.MaxNorm(max_norm, axis=[0, 1]) if max_norm else None
+    dense_norm = keras.constraints.MaxNorm(max_norm, axis=0) if max_norm else None
     regulariser = keras.regularizers.L2(l2) if l2 else None
     inputs = keras.Input((seq_len, 4), name="sequence")
     x = inputs
