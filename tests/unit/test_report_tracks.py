@@ -6,7 +6,6 @@ import gzip
 from html.parser import HTMLParser
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -89,19 +88,20 @@ def test_cli_counts_peaks_and_positive_bins(tmp_path: Path) -> None:
     (tmp_path / "tracks.tsv").write_text(
         "name\tassay\tcell_type\tpath\nA\tTF\tK562\ta.bed.gz\nB\tDNase\tH1\thttps://x.org/b.bed\n"
     )
-    with h5py.File(tmp_path / "labels.h5", "w") as h5:
-        h5.create_dataset(
-            "tracks", data=np.array(["A", "B"], dtype=object), dtype=h5py.string_dtype()
-        )
-        h5.create_dataset("y", data=np.array([[1, 0], [1, 1], [0, 0], [1, 0]], np.uint8))
+    (tmp_path / "summary.tsv").write_text(
+        "track\tassay\tcell_type\ttrain\tvalid\ttest\ttotal\tpositive_fraction\n"
+        "all samples\t\t\t2\t1\t1\t4\t1.0\n"
+        "A\tTF\tK562\t2\t1\t0\t3\t0.75\nB\tDNase\tH1\t1\t0\t0\t1\t0.25\n"
+    )
     (tmp_path / "m.tsv").write_text(
         "track\tassay\tcell_type\tn_pos\tauroc\tauprc\tstatus\n"
         "A\tTF\tK562\t12\t0.91\t0.4\tok\nB\tDNase\tH1\t1\tNA\tNA\ttoo_few_positives\n"
     )
     (tmp_path / "base.yaml").write_text("model: danq\ntracks: [A]\n")
     out = {"tsv": tmp_path / "r" / "tracks.tsv", "html": tmp_path / "r" / "tracks.html"}
-    args = ["tracks-table", "--tracks", tmp_path / "tracks.tsv", "--labels", tmp_path / "labels.h5",
-            "--peaks", tmp_path / "a.bed.gz", tmp_path / "b.bed", "--metrics", tmp_path / "m.tsv",
+    args = ["tracks-table", "--tracks", tmp_path / "tracks.tsv",
+            "--summary", tmp_path / "summary.tsv", "--peaks", tmp_path / "a.bed.gz",
+            tmp_path / "b.bed", "--metrics", tmp_path / "m.tsv",
             "--models", "danq", "--tsv", out["tsv"], "--html", out["html"]]  # fmt: skip
     assert main([str(arg) for arg in [*args, f"--base-config={tmp_path / 'base.yaml'}"]]) == 0
     table = pd.read_csv(out["tsv"], sep="\t", keep_default_na=False)

@@ -34,11 +34,11 @@ rule config_html:
 
 if DATA_SOURCE != "deepsea_bundle":
 
-    # Built from peak files and labels.h5, which bundle mode does not have.
+    # Built from peak files and the label matrix's summary, which bundle mode does not have.
     rule tracks_table:
         input:
             sheet=TRACKS_SHEET,
-            labels="results/data/labels.h5",
+            summary="results/data/summary.tsv",
             peaks=[track_peaks(SimpleNamespace(track=track)) for track in TRACKS],
             metrics=expand("results/eval/{model}/metrics.tsv", model=MODELS),
             base_config=base_model_config(),
@@ -59,7 +59,7 @@ if DATA_SOURCE != "deepsea_bundle":
         params:
             models=MODELS,
         shell:
-            "seq2chrom tracks-table --tracks {input.sheet} --labels {input.labels}"
+            "seq2chrom tracks-table --tracks {input.sheet} --summary {input.summary}"
             " --peaks {input.peaks} --metrics {input.metrics} --models {params.models}"
             " --base-config={input.base_config:q} --tsv {output.tsv} --html {output.html}"
             " 2> {log}"

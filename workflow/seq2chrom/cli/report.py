@@ -43,11 +43,13 @@ def register(subparsers) -> None:
         "tracks-table",
         help="one row per track: source, peaks, positive bins, new or not, metrics per model",
         description="Write the report's Tracks table (TSV and HTML): one row per track of the "
-        "sheet with its source, peak count, positive bins in labels.h5, whether it is new since "
+        "sheet with its source, peak count, positive bins (data summary), whether it is new since "
         "the base model, and each model's test AUROC and AUPRC.",
     )
     tracks.add_argument("--tracks", required=True, type=Path, help="track sheet (TSV)")
-    tracks.add_argument("--labels", required=True, type=Path, help="labels.h5 (positive bins)")
+    tracks.add_argument(
+        "--summary", required=True, type=Path, help="results/data/summary.tsv (positive bins)"
+    )
     tracks.add_argument(
         "--peaks",
         nargs="+",
@@ -129,19 +131,17 @@ def count_peaks(path: str | Path) -> int:
     return sum(len(intervals) for intervals in read_peaks(path).values())
 
 
-def count_positive_bins(path: str | Path) -> dict[str, int]:
-    """Positive bins per track of labels.h5 (all splits), reading `y` in blocks of rows."""
-    import h5py
-    import numpy as np
+def positive_bins(summary: str | Path) -> dict[str, int]:
+    """Positive bins per track (all splits) from the data summary (`seq2chrom data-summary`)."""
+    import pandas as pd
 
-    with h5py.File(path, "r") as h5:
-        names = h5["tracks"].asstr()[:].tolist()
-        y = h5["y"]
-        totals = np.zeros(len(names), np.int64)
-        step = max(1, (1 << 24) // max(1, len(names)))
-        for begin in range(0, y.shape[0], step):
-            totals += y[begin : begin + step].sum(axis=0, dtype=np.int64)
-    return dict(zip(names, totals.tolist(), strict=True))
+    from seq2chrom.data.summary import ALL_BINS
+
+    table = pd.read_csv(summary, sep="\t", keep_default_na=False)  # a track may be named NA
+    if not {"track", "total"} <= set(table.columns):
+        raise InputError(summary, "no columns 'track' and 'total'", fix="rerun data-summary")
+    table = table[table["track"] != ALL_BINS]
+    return dict(zip(table["track"].astype(str), table["total"].astype(int), strict=True))
 
 
 def base_model_tracks(path: str | Path) -> list[str]:
@@ -168,7 +168,7 @@ def run_tracks_table(args: argparse.Namespace) -> None:
         )
     if len(args.metrics) != len(args.models):
         raise InputError("--models", f"{len(args.models)} names for {len(args.metrics)} files")
-    for path in [args.labels, *args.metrics]:
+    for path in [args.summary, *args.metrics]:
         if not path.is_file():
             raise InputError(path, "file not found")
     missing = {"auroc": MISSING, "auprc": MISSING}  # track names stay strings, even "NA"
@@ -180,7 +180,7 @@ def run_tracks_table(args: argparse.Namespace) -> None:
     table = tracks_table(
         sheet,
         peaks=[count_peaks(path) for path in args.peaks],
-        positive_bins=count_positive_bins(args.labels),
+        positive_bins=positive_bins(args.summary),
         metrics=metrics,
         base_tracks=base_model_tracks(base) if base else None,
     )

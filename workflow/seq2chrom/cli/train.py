@@ -170,8 +170,7 @@ def run_train(args: argparse.Namespace) -> None:
         data_tracks = handle["tracks"].asstr()[:].tolist() if "tracks" in handle else []
         seq_len = int(handle["x"].shape[1])
         n_columns = int(handle["y"].shape[1])
-    with h5py.File(args.valid, "r") as handle:
-        valid_tracks = handle["tracks"].asstr()[:].tolist() if "tracks" in handle else []
+    valid_tracks = _data_tracks(args.valid, required=False)
     if valid_tracks != data_tracks:
         raise InputError(
             args.valid,
@@ -368,13 +367,16 @@ def run_predict(args: argparse.Namespace) -> None:
         predict_file(model, args.data, tmp, batch_size)
 
 
-def _data_tracks(path: Path) -> list[str]:
+def _data_tracks(path: Path, required: bool = True) -> list[str]:
+    """Track names of a split file; [] when it has none and they are not `required`."""
     import h5py
 
     with h5py.File(path, "r") as handle:
-        if "tracks" not in handle:
-            raise InputError(path, "no dataset 'tracks'", fix="rebuild the split")
-        return handle["tracks"].asstr()[:].tolist()
+        if "tracks" in handle:
+            return handle["tracks"].asstr()[:].tolist()
+    if required:
+        raise InputError(path, "no dataset 'tracks'", fix="rebuild the split")
+    return []
 
 
 def run_compare_finetune(args: argparse.Namespace) -> None:
