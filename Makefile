@@ -1,54 +1,93 @@
-# The README's commands. `make demo` and `make test` set everything up on a fresh
-# Debian/Ubuntu machine with Python 3.11+: a .venv with the pip packages, and the
-# system tools (bedtools; Chromium for the report test) via apt-get when run as root.
+# The README's commands. `make demo` needs only Python 3.11+ with venv (no root): it makes a
+# .venv with the pip packages. `make test` also needs the system tools the tests compare with
+# (bedtools; Chromium for the report test), installed via apt-get when run as root.
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 CORES ?= all
+# The Python that makes the venv: `make demo PYTHON=/path/to/python3.11` where python3 is older.
+PYTHON ?= python3
 
-DEMO_TOOLS := bedtools
-TEST_TOOLS := bedtools chromium
+TEST_TOOLS := bedtools chromium gcc make pkg-config
+# Libraries tests/reference/build_meme_tomtom.sh builds MEME's tomtom with (Tomtom's reference).
+TEST_PACKAGES := libxml2-dev libxslt1-dev zlib1g-dev
 
 .PHONY: demo test bench lint format setup clean-demo
 
 # The report is rewritten when a result, a caption or the config is newer than it (a caption
 # edit reruns no job: captions are read only by --report).
 demo: $(VENV)/.installed
-	@$(MAKE) --no-print-directory tools TOOLS="$(DEMO_TOOLS)"
-	snakemake --cores $(CORES) --profile profiles/local
+	snakemake --cores $(CORES) --profile profiles/local $(CONFIGFILES:%=--configfile %)
 	@if [ -f results/report.html ] && [ -z "$$(find results workflow/report config -newer results/report.html -type f ! -path 'results/.*' -print -quit)" ]; then \
 		echo "results/report.html is up to date"; \
 	else \
-		snakemake --cores $(CORES) --report results/report.html; \
+		snakemake --cores $(CORES) --report results/report.html $(CONFIGFILES:%=--configfile %); \
 	fi
+
+# The demo plus the fine-tuning comparison (report section "Fine-tuning"): config files in
+# CONFIGFILES are read over config/config.yaml, here the comparison's settings.
+.PHONY: demo-finetune
+demo-finetune:
+	@$(MAKE) --no-print-directory demo CONFIGFILES=config/examples/finetune.yaml
 
 test: $(VENV)/.installed
 	@$(MAKE) --no-print-directory tools TOOLS="$(TEST_TOOLS)"
+	@$(MAKE) --no-print-directory packages PACKAGES="$(TEST_PACKAGES)"
 	$(BIN)/python -m pytest
 
+# The quick check while working: unit tests, style, parse-time checks and the tiny data build,
+# without the tests that train models or need Slurm or a browser.
+.PHONY: test-fast
+test-fast: $(VENV)/.installed
+	@$(MAKE) --no-print-directory tools TOOLS=bedtools
+	$(BIN)/python -m pytest -m "not slow and not slurm and not browser" --durations=10 \
+		tests/unit tests/test_style.py tests/integration/test_data_build.py
+
 bench: $(VENV)/.installed
-	@$(MAKE) --no-print-directory tools TOOLS="$(DEMO_TOOLS)"
 	$(BIN)/python -m tests.bench
+
+# Full DeepSEA and DanQ on this node's GPU (tests/bench/bench_gpu.py); KERAS_BACKEND=jax or torch
+# uses that framework. Where nothing can be installed, run tests/bench/gpu.sh from a copy of the
+# tree: it unpacks Keras from .whl/bench-gpu, which `make bench-gpu-wheels` fills beforehand.
+.PHONY: bench-gpu bench-gpu-wheels
+bench-gpu: $(VENV)/.installed
+	$(BIN)/python -m tests.bench gpu
+
+BENCH_WHEELS := .whl/bench-gpu
+bench-gpu-wheels: $(VENV)/.installed
+	$(BIN)/pip download -q --no-deps -d $(BENCH_WHEELS) keras namex rich markdown-it-py mdurl \
+		pygments absl-py packaging typing-extensions
+	for version in 3.10 3.11 3.12 3.13; do \
+		$(BIN)/pip download -q --no-deps --only-binary=:all: --python-version $$version \
+			--platform manylinux_2_28_x86_64 -d $(BENCH_WHEELS) optree h5py ml_dtypes || exit 1; \
+	done
 
 lint: $(VENV)/.installed
 	ruff check .
 	ruff format --check .
-	snakefmt --check Snakefile workflow/rules
+	snakefmt --check Snakefile workflow/Snakefile workflow/rules
 	snakemake --lint --cores 1
 
 format: $(VENV)/.installed
 	ruff check --fix .
 	ruff format .
-	snakefmt Snakefile workflow/rules
+	snakefmt Snakefile workflow/Snakefile workflow/rules
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
+	@$(MAKE) --no-print-directory python-check GOAL=$(or $(MAKECMDGOALS),setup)
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@
+
+# Stops in one line unless $(PYTHON) is 3.11+ with venv (RHEL 8's python3 is 3.6).
+.PHONY: python-check
+python-check:
+	@$(PYTHON) -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+		echo "seq2chrom needs Python 3.11+ with venv; $(PYTHON) is $$($(PYTHON) --version 2>/dev/null || echo not found). Fix: make $(GOAL) PYTHON=/path/to/python3.11, or \`module load python/3.11\` first (Biowulf), or \`conda env create -p .py311 -f envs/python.yaml\` and PYTHON=.py311/bin/python" >&2; exit 1; }
 
 # Installs missing system tools with apt-get when root; otherwise prints the command and stops.
 .PHONY: tools
@@ -61,6 +100,20 @@ tools:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 		else \
 			echo "seq2chrom needs:$$missing. Install them with: sudo apt-get install -y$$missing" >&2; exit 1; \
+		fi; \
+	fi
+
+# Installs missing Debian packages (libraries, no command to look for) when root.
+.PHONY: packages
+packages:
+	@missing=""; \
+	for package in $(PACKAGES); do dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "ok installed" || missing="$$missing $$package"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing system packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		else \
+			echo "the MEME reference test needs:$$missing (sudo apt-get install -y$$missing); it is skipped without them" >&2; \
 		fi; \
 	fi
 

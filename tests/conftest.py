@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+# The fine-tuning comparison, off in the shipped config (`make demo-finetune` adds it).
+FINETUNE_OVERLAY = REPO / "config" / "examples" / "finetune.yaml"
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -36,10 +39,31 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     return result
 
 
-def make_workdir(path: Path) -> Path:
-    """A workflow directory with a copy of the default config (the embedded demo)."""
+def make_workdir(path: Path, *overlays: Path) -> Path:
+    """A workflow directory with a copy of the default config (the embedded demo).
+
+    Each overlay (a YAML file such as config/examples/finetune.yaml) is merged into the copy's
+    config.yaml key by key, as `snakemake --configfile` merges it, so that a plain `snakemake`
+    in the directory runs with it.
+    """
     shutil.copytree(REPO / "config", path / "config")
+    if overlays:
+        config_path = path / "config" / "config.yaml"
+        config = yaml.safe_load(config_path.read_text())
+        for overlay in overlays:
+            merge_config(config, yaml.safe_load(Path(overlay).read_text()))
+        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def merge_config(config: dict, overlay: dict) -> dict:
+    """Update `config` in place with `overlay`: sections merged recursively, values replaced."""
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            merge_config(config[key], value)
+        else:
+            config[key] = value
+    return config
 
 
 @pytest.fixture(scope="session")

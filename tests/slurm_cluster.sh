@@ -5,7 +5,8 @@
 #                                  start munged, slurmctld and slurmd; idempotent
 #   tests/slurm_cluster.sh status  exit 0 when the cluster answers; prints the SLURM_CONF line
 #   tests/slurm_cluster.sh down    stop the three daemons by PID and remove the state directory
-#   tests/slurm_cluster.sh env     print `export SLURM_CONF=...` (eval "$(tests/slurm_cluster.sh env)")
+#   tests/slurm_cluster.sh env     print `export SLURM_CONF=... PATH=$STATE/bin:$PATH` (the
+#                                  requeue-aware squeue first; eval "$(tests/slurm_cluster.sh env)")
 #
 # No systemd: every daemon runs as root from a state directory ($SEQ2CHROM_SLURM_DIR, default
 # /tmp/seq2chrom-slurm) with its own slurm.conf, munge key and socket; nothing under /etc is
@@ -134,6 +135,41 @@ NodeName=$NODE Name=lscratch Count=100
 EOF
 	mkdir -p /run/slurm
 	ln -sfn "$STATE" /run/slurm/conf
+	write_squeue
+}
+
+# $STATE/bin/squeue: the status command for Snakemake's Slurm plugin (tests put $STATE/bin first
+# on PATH). Without accounting the plugin polls `squeue --format='%i|%T'`, and a job being
+# requeued can show a failed state for a moment before it is pending again; the plugin would
+# report it failed and resubmit it while Slurm reruns it. For a requeueable job (Requeue=1) in a
+# failed state this squeue looks again for up to 15 s and reports the state it settles in.
+write_squeue() {
+	local real
+	real="$(command -v squeue)"
+	mkdir -p "$STATE/bin"
+	cat >"$STATE/bin/squeue" <<EOF
+#!/usr/bin/env bash
+# Written by tests/slurm_cluster.sh: requeue-aware squeue for Snakemake's status checks.
+set -o pipefail
+case " \$* " in
+*"--format=%i|%T "*) ;;
+*) exec $real "\$@" ;;
+esac
+out="\$($real "\$@")" || exit \$?
+failed='^(FAILED|NODE_FAIL|BOOT_FAIL|CANCELLED|TIMEOUT|PREEMPTED|OUT_OF_MEMORY|DEADLINE)\$'
+while IFS='|' read -r id state; do
+	[[ -z \$id ]] && continue
+	if [[ \$state =~ \$failed ]] && scontrol show job -o "\$id" 2>/dev/null | grep -q ' Requeue=1 '; then
+		for _ in \$(seq 30); do
+			now="\$($real -h --states=all -j "\$id" -o %T 2>/dev/null)"
+			[[ -n \$now && ! \$now =~ \$failed ]] && state="\$now" && break
+			sleep 0.5
+		done
+	fi
+	echo "\$id|\$state"
+done <<<"\$out"
+EOF
+	chmod +x "$STATE/bin/squeue"
 }
 
 start_daemons() {
@@ -204,7 +240,7 @@ status)
 	fi
 	;;
 env)
-	echo "export SLURM_CONF=$CONF"
+	echo "export SLURM_CONF=$CONF PATH=$STATE/bin:\$PATH"
 	;;
 down)
 	stop_daemons

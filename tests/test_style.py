@@ -15,7 +15,7 @@ BIN = Path(sys.executable).parent
     [
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
-        ["snakefmt", "--check", "Snakefile", "workflow/rules"],
+        ["snakefmt", "--check", "Snakefile", "workflow/Snakefile", "workflow/rules"],
         ["snakemake", "--lint", "--cores", "1"],
     ],
     ids=["ruff-check", "ruff-format", "snakefmt", "snakemake-lint"],

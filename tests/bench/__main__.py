@@ -1,6 +1,7 @@
 """`make bench`: run every tests/bench/bench_*.py module's main() and print its measurements.
 
-`python -m tests.bench [name ...]` runs only the named benchmarks (e.g. `labels`).
+`python -m tests.bench [name ...]` runs only the named benchmarks (e.g. `labels`); `gpu` runs
+only when named (`make bench-gpu`).
 """
 
 import importlib
@@ -10,6 +11,8 @@ import time
 
 import tests.bench as package
 
+NAMED_ONLY = {"bench_gpu"}  # full-size models: on a GPU node, `make bench-gpu`
+
 
 def main(selected: list[str]) -> None:
     names = sorted(
@@ -18,7 +21,7 @@ def main(selected: list[str]) -> None:
         if info.name.startswith("bench_")
     )
     for name in names:
-        if selected and name.removeprefix("bench_") not in selected:
+        if name.removeprefix("bench_") not in selected and (selected or name in NAMED_ONLY):
             continue
         print(f"== {name}", flush=True)
         started = time.perf_counter()

@@ -40,9 +40,9 @@ def peak_mb():  # VmHWM: peak RSS of this program (ru_maxrss also counts the par
         return int(status.split()[0]) / 1024
     except (OSError, IndexError):
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-from seq2chrom.data.bundle import convert_split, read_targets
+from seq2chrom.data.bundle import convert_split, read_track_table
 path, split, out = sys.argv[1:4]
-targets = read_targets()
+targets = read_track_table()
 start = time.perf_counter()
 n = convert_split(path, split, targets, out, threads=2)
 seconds = time.perf_counter() - start

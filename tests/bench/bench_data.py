@@ -33,12 +33,13 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from seq2chrom.data.assemble import Track, assemble_labels
+from seq2chrom.data.assemble import assemble_labels
 from seq2chrom.data.bins import Bins, read_bins, write_bins
 from seq2chrom.data.encode import write_split_file
 from seq2chrom.data.genome import open_genome, read_chromosome
 from seq2chrom.data.labels import label_bins, save_labels
 from seq2chrom.data.peaks import read_peaks
+from seq2chrom.data.tracksheet import Track
 
 HG19 = {
     "chr1": 249_250_621, "chr2": 243_199_373, "chr3": 198_022_430, "chr4": 191_154_276,
@@ -132,7 +133,7 @@ def bench_labels(folder: Path) -> None:
         jobs.append(
             timed_shell(
                 f"{BIN}/seq2chrom label --bins {folder}/bins.h5 --peaks {folder}/t{i}.bed"
-                f" --min-overlap 0.5 --output {folder}/job{i}.npy 2> /dev/null"
+                f" --min-overlap 0.5 --out {folder}/job{i}.npy 2> /dev/null"
             )
         )
         assert (folder / f"job{i}.npy").read_bytes() == (folder / f"t{i}.npy").read_bytes()

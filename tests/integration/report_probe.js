@@ -13,6 +13,16 @@
   try {
     await sleep(200);
     out.menu = document.querySelector("#app").innerText;
+    // the Summary on the landing page: its numbers link to their items (seq2chrom report-summary)
+    const summaryLinks = [...document.querySelectorAll('#app a[href^="javascript:app.showResultInfo"]')];
+    out.summary_links = summaryLinks.map((a) => a.getAttribute("href"));
+    const heading = document.querySelector("#app .prose h1");
+    out.first_heading = heading ? [heading.textContent, heading.getBoundingClientRect().top] : null;
+    if (summaryLinks.length) {
+      summaryLinks[0].click();
+      await sleep(200);
+      out.summary_click = document.querySelector("#app").innerText.slice(0, 2000);
+    }
     for (const [category, subcategories] of Object.entries(categories)) {
       app.setView({ navbarMode: "menu" });
       await sleep(100);

@@ -1,14 +1,16 @@
 """Fine-tuning settings at parse time (`snakemake -n`): impossible ones stop naming the key and
-the fix; train.init_from reaches the train rule as input files and parameters."""
+the fix; train.init_from reaches the train rule as input files and parameters; the fine-tuning
+comparison runs only when a config sets it."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import make_workdir, snakemake
+from tests.conftest import FINETUNE_OVERLAY, REPO, make_workdir, snakemake
 
 
 def _workdir(tmp_path: Path, train: dict | None = None, comparison: dict | None = None) -> Path:
@@ -51,3 +53,15 @@ def test_init_from_is_an_input_and_a_parameter_of_train(tmp_path):
 
     off = snakemake(workdir, "-n", "results/finetune/danq/comparison.tsv", check=False)
     assert off.returncode != 0  # finetune_comparison is off: no rule makes its outputs
+
+
+def test_the_comparison_runs_only_with_its_config_file(tmp_path):
+    """The shipped config leaves it off; `--configfile config/examples/finetune.yaml` (what
+    `make demo-finetune` passes) adds its three jobs to the demo."""
+    assert "finetune_comparison" not in yaml.safe_load((REPO / "config/config.yaml").read_text())
+    workdir = make_workdir(tmp_path)
+    plain = snakemake(workdir, "-n").stdout
+    assert re.search(r"^train\s+2$", plain, re.M) and "finetune" not in plain
+    overlay = snakemake(workdir, "-n", "--configfile", str(FINETUNE_OVERLAY)).stdout
+    for rule in ("finetune_base", "finetune_tuned", "finetune_comparison"):
+        assert re.search(rf"^{rule}\s+1$", overlay, re.M), rule

@@ -1,8 +1,9 @@
 """The demo's fine-tuning comparison: fine-tuning the base DanQ to 3 held-out tracks reaches the
-from-scratch model's median validation AUROC (within 0.01, old and new tracks) in at most a
+from-scratch model's median test AUROC (within 0.01, old and new tracks) in at most a
 third of its epochs; a model of other tracks is refused by predict.
 
-Needs the whole demo workflow (the session fixture `finished_demo`, tests/integration/conftest.py).
+Needs the whole demo workflow with the comparison's settings (config/examples/finetune.yaml; the
+session fixture `finished_demo`, tests/integration/conftest.py).
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def test_fine_tuning_meets_the_goal(comparison):
     tuned, scratch = table.loc["fine_tuned"], table.loc["from_scratch"]
     summary = table[["epochs", "median_auroc_old", "median_auroc_new"]].to_string()
     assert tuned["epochs"] <= settings["epochs"]
-    assert tuned["epoch_fraction"] == pytest.approx(tuned["epochs"] / scratch["epochs"])
+    # comparison.tsv holds 6 decimals (%.6f): 8/30 reads back as 0.266667, 3.3e-7 off
+    fraction = tuned["epochs"] / scratch["epochs"]
+    assert tuned["epoch_fraction"] == pytest.approx(fraction, rel=0, abs=5.01e-7)
     assert tuned["epoch_fraction"] <= 1 / 3, summary
     assert tuned["auroc_gap_old"] <= 0.01, summary
     assert tuned["auroc_gap_new"] <= 0.01, summary

@@ -39,29 +39,29 @@ def test_outputs_exist(motif_results):
     planted, tomtom, filters, root = motif_results
     assert planted, "truth.tsv names no planted motif"
     assert list(tomtom.columns) == [
-        "filter", "target_id", "target_name", "pvalue", "evalue", "qvalue", "offset",
-        "overlap", "strand",
+        "Query_ID", "Target_ID", "Optimal_offset", "p-value", "E-value", "q-value", "Overlap",
+        "Query_consensus", "Target_consensus", "Orientation", "Target_name",
     ]  # fmt: skip
-    assert (tomtom["evalue"] < 0.01).all()
+    assert (tomtom["E-value"] <= 0.01).all()
     written = filters[filters["status"] == "written"]
     assert [m.id for m in read_meme(root / "filters.meme")] == written["filter"].tolist()
     logos = {p.stem for p in (root / "logos").glob("*.png")}
-    assert logos == set(tomtom["filter"]) & set(written["filter"])
+    assert logos == set(tomtom["Query_ID"]) & set(written["filter"])
     html = (root / "summary.html").read_text()
     assert html.count("data:image/png;base64,") == len(logos)
 
 
 def test_filters_recover_most_planted_factors(motif_results):
     planted, tomtom, _, _ = motif_results
-    matched = {base_id(t) for t in tomtom["target_id"]} & planted
+    matched = {base_id(t) for t in tomtom["Target_ID"]} & planted
     recovered = len(matched) / len(planted)
     assert recovered >= 0.7, f"recovered {sorted(matched)} of {sorted(planted)}"
 
 
 def test_few_filters_match_only_unplanted_motifs(motif_results):
     planted, tomtom, filters, _ = motif_results
-    tomtom = tomtom.assign(planted=tomtom["target_id"].map(base_id).isin(planted))
-    hits_planted = tomtom.groupby("filter")["planted"].any()
+    tomtom = tomtom.assign(planted=tomtom["Target_ID"].map(base_id).isin(planted))
+    hits_planted = tomtom.groupby("Query_ID")["planted"].any()
     spurious = hits_planted[~hits_planted].index
     n_written = int((filters["status"] == "written").sum())
     assert n_written > 0

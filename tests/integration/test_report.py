@@ -33,6 +33,7 @@ pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
 PROBE = Path(__file__).with_name("report_probe.js")
 CATEGORIES = [
+    "Summary",
     "Data",
     "Tracks",
     "Training",
@@ -40,6 +41,7 @@ CATEGORIES = [
     "Model comparison",
     "Motifs",
     "Fine-tuning",
+    "Variants",
     "Configuration",
 ]
 TRACKS_HTML = "results/report/tracks.html"
@@ -188,6 +190,16 @@ def check_probe(seen: dict, models: list[str]) -> None:
         assert category in seen["categories"], f"no results in category {category!r}"
         assert seen["categories"][category]["clicked"], f"could not open {category!r}"
     assert "Pipeline" in seen["menu"], "the workflow description (front page) is missing"
+    # the landing page opens on the Summary: numbers that open their detailed items
+    # the first heading of the landing page is the Summary, on screen (not scrolled off the top)
+    assert seen["first_heading"] and seen["first_heading"][0] == "Summary", seen["first_heading"]
+    assert seen["first_heading"][1] >= 0, "the Summary is above the visible part of the page"
+    assert "median test AUROC" in seen["menu"], "the landing page shows no Summary numbers"
+    links = seen["summary_links"]
+    assert len(links) >= 4 * len(models), f"too few Summary links: {links}"
+    for model in models:
+        assert any(f"results/eval/{model}/summary.html" in link for link in links), model
+    assert "summary.html" in seen["summary_click"], "a Summary link did not open its item"
     tracks = seen["results"][TRACKS_HTML]
     assert tracks["labels"]["item"] in seen["categories"]["Tracks"]["text"], "Tracks is empty"
     assert tracks.get("shown"), "the Tracks table was not displayed"

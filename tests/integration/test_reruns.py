@@ -39,7 +39,10 @@ NOT_COPIED = shutil.ignore_patterns("report.html", "report.zip", "locks", "incom
 # (none when finetune_comparison is off). Each group includes the groups that depend on it.
 PER_MODEL = "per model"
 PER_COMPARISON = "per comparison"
-MOTIF_MATCHING = {"motif_tomtom": PER_MODEL, "motif_logos": PER_MODEL}
+PER_VCF = "per variants model and VCF"  # config variants: vcfs x models (empty: every model)
+PER_MUTAGENESIS = "per mutagenesis model"  # config mutagenesis.models (empty: every model)
+PER_TRACKS_MODEL = "per model with prediction tracks"  # every model when regions are set
+MOTIF_MATCHING = {"motif_tomtom": PER_MODEL, "motif_logos": PER_MODEL, "report_summary": 1}
 TRAINING = {  # everything downstream of the split files, from training on
     "train": PER_MODEL,
     "predict": PER_MODEL,
@@ -51,6 +54,11 @@ TRAINING = {  # everything downstream of the split files, from training on
     "finetune_tuned": PER_COMPARISON,
     "finetune_comparison": PER_COMPARISON,
     "tracks_table": 1,
+    "variant_effects": PER_VCF,
+    "variant_report": PER_VCF,
+    "predict_region": PER_TRACKS_MODEL,
+    "mutagenesis_regions": PER_MUTAGENESIS,
+    "mutagenesis": PER_MUTAGENESIS,
 }
 LABEL_MATRIX = {"assemble": 1, "encode": 3, "data_summary": 1, **TRAINING}
 CONFIG_PAGE = {"config_html": 1}  # renders the whole config and the track sheet
@@ -170,11 +178,20 @@ def tracks(workdir: Path) -> list[str]:
 
 def expected_jobs(workdir: Path, edit: Edit) -> tuple[Counter, list[str]]:
     """Jobs per rule, and the tracks relabelled, that `edit` of `workdir` should rerun."""
+    config = read_config(workdir)
+    variants, mutagenesis = config.get("variants") or {}, config.get("mutagenesis") or {}
     per = {
         PER_MODEL: len(models(workdir)),
         PER_COMPARISON: int(
             bool((read_config(workdir).get("finetune_comparison") or {}).get("model"))
         ),
+        PER_VCF: len(variants.get("vcfs") or {}) * len(variants.get("models") or models(workdir)),
+        PER_MUTAGENESIS: len(mutagenesis.get("models") or models(workdir))
+        if mutagenesis.get("tracks") or mutagenesis.get("top_variants")
+        else 0,
+        PER_TRACKS_MODEL: len(models(workdir))
+        if (config.get("prediction_tracks") or {}).get("regions")
+        else 0,
     }
     counts: Counter = Counter()
     for group in edit.downstream:
@@ -268,6 +285,7 @@ def test_caption_edits_and_touched_inputs_rerun_nothing(demo_copy: Path, tmp_pat
     shutil.copy2(REPO / "Snakefile", workflow / "Snakefile")
     for folder in ("workflow/rules", "workflow/report", "workflow/schemas", "envs"):
         shutil.copytree(REPO / folder, workflow / folder, ignore=shutil.ignore_patterns("__py*"))
+    shutil.copy2(REPO / "workflow" / "Snakefile", workflow / "workflow" / "Snakefile")
     caption = workflow / "workflow" / "report" / "eval_metrics.rst"
     caption.write_text(caption.read_text() + "\nA sentence added to the caption.\n")
     for path in (demo_peaks(demo_copy, "CTCF_K562"), demo_copy / "config" / "tracks.tsv"):

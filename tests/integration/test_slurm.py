@@ -7,13 +7,20 @@ its first checkpoint. The tests then read the evidence: Slurm's own job records 
 scontrol keep finished jobs for MinJobAge = 1 h), the plugin's logs, Snakemake's log and the
 results of both runs.
 
-Without slurmdbd `sacct` has no data, so the plugin polls with `--slurm-status-command squeue`.
+Without slurmdbd `sacct` has no data, so the plugin polls with `--slurm-status-command squeue`,
+the requeue-aware one that tests/slurm_cluster.sh writes to $STATE/bin (first on PATH here).
+
+Also here: the controller job (profiles/slurm/controller.sh) submitted with sbatch, stopped as at
+its time limit and resubmitting itself, and a 60-track data build counting its submissions
+(label jobs travel in groups of 50).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -49,8 +56,11 @@ SLURM_TEST_ARGS = [
     "2",
     "--slurm-no-account",
     "--slurm-keep-successful-logs",
-    # The node has 2 CPUs; rules asking for 8 threads would never schedule.
+    # The node has 2 CPUs; rules asking for 8 threads, or group jobs 8 wide (the profile's
+    # `cores`), would never schedule.
     "--max-threads",
+    "2",
+    "--cores",
     "2",
 ]
 
@@ -90,9 +100,34 @@ def _job_record(job_id: str, env: dict) -> dict[str, str]:
     return dict(re.findall(r"(\w[\w/:]*)=(\S*)", out))
 
 
+PROFILE_GROUPS = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())["groups"]
+
+
+def _jobs_from(workdir: Path, env: dict, before: set[str]) -> list[dict]:
+    """Jobs submitted since `before` whose working directory is `workdir` (other sessions may
+    share the test cluster)."""
+    return [
+        job
+        for job in _squeue(env)
+        if job["id"] not in before
+        and Path(_job_record(job["id"], env).get("WorkDir", "")).resolve() == workdir.resolve()
+    ]
+
+
+def _rules_of(comment: str) -> set[str]:
+    """Plugin job comment `rule_<rule>`, `rule_<rule>_wildcards_<values>` or, for a group job,
+    `rule_<group>_<rule>_<rule>...` -> the rule names."""
+    name = re.sub(r"_wildcards_.*$", "", comment.strip()).removeprefix("rule_")
+    for group in set(PROFILE_GROUPS.values()):
+        if name.startswith(f"{group}_"):
+            members = name.removeprefix(f"{group}_")
+            return {r for r, g in PROFILE_GROUPS.items() if g == group and r in members}
+    return {name}
+
+
 def _rule_of(comment: str) -> str:
-    """Plugin job comment `rule_<rule>` or `rule_<rule>_wildcards_<values>` -> rule name."""
-    return re.sub(r"_wildcards_.*$", "", comment.strip()).removeprefix("rule_")
+    """The one rule of a job's comment (a group job: its rules joined by '+')."""
+    return "+".join(sorted(_rules_of(comment)))
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +146,7 @@ def slurm_env() -> dict:
     env = dict(
         os.environ,
         SLURM_CONF=str(STATE / "slurm.conf"),
-        PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        PATH=os.pathsep.join([str(STATE / "bin"), str(BIN), os.environ["PATH"]]),
         OMP_NUM_THREADS="1",
         TF_CPP_MIN_LOG_LEVEL="2",
     )
@@ -128,7 +163,10 @@ def _small_workdir(path: Path) -> Path:
     config = yaml.safe_load((path / "config" / "config.yaml").read_text())
     config["models"] = {MODEL: {"preset": "small"}}
     config["finetune_comparison"] = {}  # its held-out tracks are not among the 4 kept
-    config["train"].update(epochs=3, patience=5)
+    for step in ("variants", "prediction_tracks", "mutagenesis"):  # off: they name other tracks
+        config.pop(step, None)
+    # the GRES "GPUs" are /dev/null links no framework sees: without cpu, training stops
+    config["train"].update(epochs=3, patience=5, device="cpu")
     config["motifs"].update(max_sequences=300, influence_sequences=20)
     (path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -231,7 +269,7 @@ def runs(slurm_env: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
     saboteur.join(timeout=10)
     local_log = local_run.communicate(timeout=900)[1]
     assert local_run.returncode == 0, local_log[-10000:]
-    jobs = [job for job in _squeue(slurm_env) if job["id"] not in before]
+    jobs = _jobs_from(cluster, slurm_env, before)
     records = {job["id"]: _job_record(job["id"], slurm_env) for job in jobs}
     print(f"slurm run {slurm_seconds:.0f} s, local run alongside")
     for job in jobs:
@@ -264,9 +302,11 @@ def test_slurm_run_succeeds(runs):
 def test_every_non_local_rule_was_submitted_with_sbatch(runs):
     log = runs["log"]
     assert not re.search(r"^\s*localrule (\w+):", log, flags=re.M), "a job ran on the head node"
-    submitted = {_rule_of(job["comment"]) for job in runs["jobs"]}
+    submitted = set().union(*(_rules_of(job["comment"]) for job in runs["jobs"]))
     assert _rules_run(log) <= submitted, f"ran {_rules_run(log)}, Slurm saw {submitted}"
     assert {"demo", "tile", "label", "encode", "train", "predict", "evaluate"} <= submitted
+    # The 4 label jobs went as one group job; the small tables as another.
+    assert [_rule_of(job["comment"]) for job in runs["jobs"]].count("label") == 1
     # Snakemake's own account of each submission, with the Slurm job id and the plugin's log.
     ids = set(re.findall(r"has been submitted with SLURM jobid (\d+)", log))
     assert ids == {job["id"] for job in runs["jobs"]}
@@ -363,11 +403,11 @@ rule train:
 """
 
 
-def test_biowulf_profile_asks_for_typed_gpus_lscratch_and_n_gpus(slurm_env, tmp_path):
+def test_biowulf_profile_asks_for_typed_gpus_and_lscratch_for_training_only(slurm_env, tmp_path):
     """profiles/biowulf, edited as profiles/README.md says for 2 GPUs, on the test cluster
     (which has Biowulf's partition names, v100x GPUs and lscratch)."""
     profile = yaml.safe_load((REPO / "profiles/biowulf/config.yaml").read_text())
-    profile["set-resources"]["train"]["gres"] = "'gpu:v100x:2'"
+    profile["set-resources"]["train"]["slurm_extra"] = "'--requeue --gpus-per-node=v100x:2'"
     (tmp_path / "profile").mkdir()
     (tmp_path / "profile/config.yaml").write_text(yaml.safe_dump(profile))
     (tmp_path / "Snakefile").write_text(TINY_SNAKEFILE)
@@ -382,13 +422,197 @@ def test_biowulf_profile_asks_for_typed_gpus_lscratch_and_n_gpus(slurm_env, tmp_
         timeout=300,
     )
     assert run.returncode == 0, run.stderr[-5000:]
-    jobs = {_rule_of(job["comment"]): job for job in _squeue(slurm_env) if job["id"] not in before}
+    jobs = {_rule_of(job["comment"]): job for job in _jobs_from(tmp_path, slurm_env, before)}
     assert set(jobs) == {"prep", "train"}
     prep, train = (_job_record(jobs[rule]["id"], slurm_env) for rule in ("prep", "train"))
-    assert prep["Partition"] == "norm" and prep["TresPerNode"] == "gres:lscratch:10"
+    # only training reads local scratch, so only it asks; minutes and MB of attempt 1
+    assert prep["Partition"] == "norm" and "TresPerNode" not in prep, prep
+    assert prep["TimeLimit"] == "02:00:00" and prep["MinMemoryNode"] == "8000M", prep
     assert prep["Requeue"] == "0"
-    assert train["Partition"] == "gpu" and train["TresPerNode"] == "gres:gpu:v100x:2"
+    assert train["Partition"] == "gpu", train
+    # --gpus-per-node is recorded as --gres=gpu:v100x:2 would be, beside the lscratch GRES
+    assert set(train["TresPerNode"].split(",")) == {"gres:gpu:v100x:2", "gres:lscratch:100"}
     assert "TresPerJob" not in train  # no second, untyped --gpus request
     assert train["Requeue"] == "1"
     # Both GPUs of the allocation are visible to the job (MirroredStrategy would use both).
     assert (tmp_path / "model.txt").read_text().strip() == "0,1"
+
+
+def _wait_for(predicate, seconds: float, step: float = 1.0):
+    """Poll `predicate()` until it returns something true (returned) or `seconds` pass (None)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return None
+
+
+def test_controller_job_stops_at_its_limit_resubmits_itself_and_finishes(slurm_env, tmp_path):
+    """profiles/slurm/controller.sh submitted with sbatch from a project folder runs the demo
+    through profiles/slurm. Its time-limit signal (sent early here with `scancel --signal`) makes
+    it stop Snakemake, which cancels the running training job, and submit itself again; the
+    second round resumes training from its checkpoint and finishes the demo."""
+    workdir = _small_workdir(tmp_path / "project")
+    target = f"results/eval/{MODEL}/metrics.tsv"
+    before = {job["id"] for job in _squeue(slurm_env)}
+    submit = subprocess.run(
+        # The controller takes 1 of the node's 2 CPUs (the next round asks for the same), so
+        # its jobs get 1 thread each.
+        ["sbatch", "--parsable", "--cpus-per-task=1", "--mem=1G"]
+        + [str(REPO / "profiles/slurm/controller.sh"), *SLURM_TEST_ARGS]
+        + ["--max-threads", "1", "--cores", "1", target],
+        cwd=workdir,
+        env=slurm_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    first = submit.stdout.strip().split(";")[0]
+    checkpoint = workdir / "results" / "models" / MODEL / "checkpoint" / "latest"
+
+    def training_with_checkpoint():
+        jobs = _jobs_from(workdir, slurm_env, before)
+        if {job["id"]: job["state"] for job in jobs}.get(first) not in ("PENDING", "RUNNING"):
+            return "controller ended"
+        running = [
+            job for job in jobs if _rule_of(job["comment"]) == "train" and job["state"] == "RUNNING"
+        ]
+        return running[0]["id"] if running and checkpoint.exists() else None
+
+    train = _wait_for(training_with_checkpoint, 900)
+    log = workdir / f"seq2chrom-controller-{first}.log"
+    assert train and train != "controller ended", log.read_text()[-5000:]
+    signal = ["scancel", "--signal=USR1", "--batch", first]
+    subprocess.run(signal, env=slurm_env, check=True)
+
+    def finished():
+        jobs = _jobs_from(workdir, slurm_env, before)
+        controllers = [job for job in jobs if job["comment"] in ("", "(null)")]
+        controllers = [job for job in controllers if job["id"] != first] or [None]
+        second = controllers[-1]
+        return second if second and second["state"] in ("COMPLETED", "FAILED") else None
+
+    second = _wait_for(finished, 1200, step=2)
+    logs = {path.name: path.read_text() for path in workdir.glob("seq2chrom-controller-*.log")}
+    assert second and second["state"] == "COMPLETED", logs
+    assert "resubmitted as job" in logs[f"seq2chrom-controller-{first}.log"]
+    assert "round 2 of at most 10" in logs[f"seq2chrom-controller-{second['id']}.log"]
+    assert _job_record(second["id"], slurm_env)["NumCPUs"] == "1"  # as asked for round 1
+    assert _job_record(first, slurm_env)["JobState"] == "COMPLETED"
+    assert _job_record(train, slurm_env)["JobState"] == "CANCELLED"  # Snakemake cancelled it
+    assert (workdir / target).exists()
+    train_log = (workdir / f"logs/train/{MODEL}.log").read_text()
+    assert "resuming from checkpoint after epoch" in train_log, train_log[-3000:]
+    history = pd.read_csv(workdir / f"results/models/{MODEL}/history.tsv", sep="\t")
+    assert history["epoch"].tolist() == [1, 2, 3]
+
+
+def test_a_60_track_data_build_needs_ten_submissions(slurm_env, tmp_path):
+    """60 tracks (the demo's 21 peak files under 60 names): the label jobs go as 2 group jobs
+    of at most 50 (profiles/slurm `group-components`), so the whole data build is 10 sbatch
+    calls instead of 68; at hg19 scale 919 labels are 19."""
+    workdir = _small_workdir(tmp_path / "tracks60")
+    sheet = pd.read_csv(REPO / "config" / "tracks.tsv", sep="\t", dtype=str)
+    rows = [sheet.iloc[i % len(sheet)].copy() for i in range(60)]
+    for i, row in enumerate(rows):
+        row["name"] = f"{row['name']}_{i:02d}"
+    pd.DataFrame(rows).to_csv(workdir / "config" / "tracks.tsv", sep="\t", index=False)
+    before = {job["id"] for job in _squeue(slurm_env)}
+    targets = [f"results/data/{split}.h5" for split in ("train", "valid", "test")]
+    run = subprocess.run(
+        [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile")]
+        + ["--profile", str(REPO / "profiles" / "slurm"), *SLURM_TEST_ARGS]
+        + [*targets, "results/data/summary.html"],
+        cwd=workdir,
+        env=slurm_env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert run.returncode == 0, run.stderr[-5000:]
+    submitted = [_rule_of(job["comment"]) for job in _jobs_from(workdir, slurm_env, before)]
+    assert sorted(submitted) == sorted(
+        ["demo", "genome", "tile", "label", "label", "assemble"] + ["encode"] * 3 + ["data_summary"]
+    ), submitted
+    assert len(list((workdir / "results" / "labels").glob("*.npy"))) == 60
+
+
+def test_a_gpu_job_whose_framework_sees_no_gpu_stops_in_seconds(slurm_env, tmp_path):
+    """The cluster's GRES gives the job a "GPU" (a /dev/null link) that no framework can use:
+    `train.device: auto` stops at once with one line instead of training on the CPU."""
+    from tests.unit.training_data import planted_split
+
+    splits = [planted_split(tmp_path / f"{s}.h5", 100, seed=i) for i, s in enumerate("tv")]
+    tiny = {"preset": "small", "conv_filters": [8, 8, 8], "conv_width": 4, "hidden_units": 8}
+    command = [
+        str(BIN / "seq2chrom"), "train", "--model", "deepsea",
+        "--train", str(splits[0]), "--valid", str(splits[1]),
+        "--model-settings", json.dumps(tiny), "--train-settings", '{"epochs": 1}',
+        "--out-dir", str(tmp_path / "model"),
+    ]  # fmt: skip
+    script = tmp_path / "train.sh"
+    script.write_text("#!/bin/bash\nenv | grep -E '^(CUDA_VISIBLE|SLURM_JOB_GPUS|SLURM_GPUS)'\n"
+                      f"exec {shlex.join(command)}\n")  # fmt: skip
+    started = time.perf_counter()
+    job = subprocess.run(
+        ["sbatch", "--wait", "--partition=gpu", "--gres=gpu:1", f"--output={tmp_path}/job.log",
+         str(script)],
+        env=slurm_env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    log = (tmp_path / "job.log").read_text()
+    assert job.returncode != 0, log[-3000:]
+    errors = [line for line in log.splitlines() if line.startswith("seq2chrom train: error:")]
+    assert len(errors) == 1, log[-3000:]
+    assert "the scheduler gave this job GPUs (" in errors[0] and "sees none" in errors[0]
+    assert "train.device: cpu" in errors[0]
+    assert time.perf_counter() - started < 120
+    assert not (tmp_path / "model" / "checkpoint").exists()
+
+
+REQUEUE_SNAKEFILE = """
+rule all:
+    input: "done.txt"
+
+rule work:
+    output: "done.txt"
+    resources: slurm_extra="'--requeue'"
+    shell: "if [ -e started ]; then touch {output}; else touch started; sleep 120; fi"
+"""
+
+
+# Ten rounds were run when the requeue-aware status check was written (10 of 10 passed);
+# CI runs three to keep the suite's time down. SEQ2CHROM_REQUEUE_ROUNDS=10 repeats the evidence.
+REQUEUE_ROUNDS = int(os.environ.get("SEQ2CHROM_REQUEUE_ROUNDS", "3"))
+
+
+@pytest.mark.parametrize("repeat", range(REQUEUE_ROUNDS))
+def test_a_requeued_job_is_not_reported_failed(slurm_env, tmp_path, repeat):
+    """Slurm requeues a running job (as for preemption or node failure); Snakemake keeps
+    waiting on the same job id and never reports it failed: with no retries allowed, one false
+    failed state from the status command would fail the run. Polls every second."""
+    (tmp_path / "Snakefile").write_text(REQUEUE_SNAKEFILE)
+    before = {job["id"] for job in _squeue(slurm_env)}
+    command = [str(BIN / "snakemake"), "--executor", "slurm", "--jobs", "1", "--retries", "0"]
+    command += [*SLURM_TEST_ARGS, "--slurm-init-seconds-before-status-checks", "1"]
+    command += ["--seconds-between-status-checks", "1", "--max-status-checks-per-second", "10"]
+    run = subprocess.Popen(command, cwd=tmp_path, env=slurm_env, stderr=subprocess.PIPE, text=True)
+
+    def running_after_start():
+        jobs = _jobs_from(tmp_path, slurm_env, before)
+        started = (tmp_path / "started").exists()
+        return jobs[0]["id"] if started and jobs and jobs[0]["state"] == "RUNNING" else None
+
+    job = _wait_for(running_after_start, 120, step=0.2)
+    assert job, "the job never started"
+    subprocess.run(["scontrol", "requeue", job], env=slurm_env, check=True)
+    pending = _wait_for(
+        lambda: {j["id"]: j["state"] for j in _squeue(slurm_env)}.get(job) == "PENDING", 60, 0.2
+    )
+    assert pending, "the requeued job never became pending"
+    subprocess.run(["scontrol", "update", f"jobid={job}", "StartTime=now"], env=slurm_env)
+    log = run.communicate(timeout=300)[1]
+    assert run.returncode == 0, log[-5000:]
+    assert [j["id"] for j in _jobs_from(tmp_path, slurm_env, before)] == [job]
+    assert _job_record(job, slurm_env)["Restarts"] == "1"

@@ -223,7 +223,7 @@ def test_sheet_without_md5_column_and_unsupported_urls(built):
     try:
         sheet.write_text("\n".join([*rows, f"DNase_again\tDNase\tK562\t{base}/dnase.bed"]) + "\n")
         result = snakemake(workdir, "-n", "-p", TARGET)
-        assert "--md5= --peaks resources/tracks/DNase_again.peaks" in result.stdout
+        assert "--md5= --out-peaks resources/tracks/DNase_again.peaks" in result.stdout
 
         sheet.write_text(original + "FTP\tTF\tK562\tftp://127.0.0.1/a.bed\t\n")
         result = snakemake(workdir, "-n", TARGET, check=False)

@@ -4,16 +4,17 @@ import h5py
 import numpy as np
 import pytest
 from seq2chrom.data.assemble import (
-    SPLITS,
     assemble_labels,
     assign_splits,
+    overlaps_held_out,
     parse_region,
-    read_track_sheet,
     selection_mask,
 )
 from seq2chrom.data.bins import Bins
 from seq2chrom.data.labels import save_labels
+from seq2chrom.data.tracksheet import read_track_sheet
 from seq2chrom.errors import InputError
+from seq2chrom.splitfile import SPLITS
 
 # Three chromosomes, four bins each: starts 0, 200, 400, 600.
 BINS = Bins(
@@ -151,3 +152,86 @@ def test_missing_label_file_and_bad_sheet(tmp_path):
     sheet.write_text("name\tassay\n")
     with pytest.raises(InputError, match=r"missing column"):
         read_track_sheet(sheet)
+
+
+def test_chromosome_pieces_follow_their_chromosome_but_not_a_region():
+    bins = Bins(
+        chroms=["chr1", "chr1_random", "chr2", "chr2_alt", "chr10"],
+        chrom_lengths=np.full(5, 400),
+        chrom_offsets=np.arange(0, 11, 2),
+        start=np.tile([0, 200], 5),
+        size=200,
+        window=200,
+    )
+    split = assign_splits(bins, test=["chr1"], valid=["chr2:1-200"])
+    names = [SPLITS[code] for code in split]
+    assert names == ["test"] * 4 + ["valid", "train", "train", "train", "train", "train"]
+    whole = assign_splits(bins, test=[], valid=["chr2"])
+    assert [SPLITS[code] for code in whole][4:8] == ["valid"] * 4  # chr10 is not chr1_...
+
+
+def _windows_overlap(a_chrom, a_start, b_chrom, b_start, window):
+    """Brute force: (len(a), len(b)) bool, windows [start - margin, + window) overlapping."""
+    margin = (window - 200) // 2
+    a_lo, b_lo = a_start[:, None] - margin, b_start[None, :] - margin
+    same = a_chrom[:, None] == b_chrom[None, :]
+    return same & (a_lo < b_lo + window) & (b_lo < a_lo + window)
+
+
+def test_deepsea_split_leaves_out_training_bins_next_to_the_valid_region(tmp_path):
+    # chr7 of 40 bins (200 bp, 1000 bp windows) and chr8; valid is chr7:2,001-3,000
+    # (bins 2000..2800); training bins whose window touches a valid window are left out:
+    # starts within 1000 bp, i.e. 1200..1800 and 3000..3600.
+    starts = np.arange(400, 7600, 200)
+    bins = Bins(
+        ["chr7", "chr8"],
+        np.array([8000, 8000]),
+        np.array([0, starts.size, 2 * starts.size]),
+        np.concatenate([starts, starts]),
+        200,
+        1000,
+    )
+    sheet = tmp_path / "tracks.tsv"
+    sheet.write_text("name\tassay\tcell_type\tpath\na\tTF\tX\ta.bed\n")
+    save_labels(tmp_path / "a.npy", np.ones(len(bins), bool))
+    counts = assemble_labels(
+        bins,
+        read_track_sheet(sheet),
+        [tmp_path / "a.npy"],
+        "all",
+        ["chr8"],
+        ["chr7:2,001-3,000"],
+        tmp_path / "labels.h5",
+    )
+    with h5py.File(tmp_path / "labels.h5") as h5:
+        chrom, start, split = h5["chrom_index"][:], h5["start"][:], h5["split"][:]
+    train = split == SPLITS.index("train")
+    assert start[split == SPLITS.index("valid")].tolist() == [2000, 2200, 2400, 2600, 2800]
+    left_out = sorted(set(starts.tolist()) - set(start[chrom == 0].tolist()))
+    assert left_out == [1200, 1400, 1600, 1800, 3000, 3200, 3400, 3600]
+    assert counts == {"train": starts.size - 13, "valid": 5, "test": starts.size}
+    held = ~train
+    overlap = _windows_overlap(chrom[train], start[train], chrom[held], start[held], 1000)
+    assert not overlap.any()
+
+
+def test_no_training_window_overlaps_a_held_out_window_on_random_bins():
+    rng = np.random.default_rng(3)
+    n = 3000
+    chrom = rng.integers(0, 3, n)
+    start = rng.choice(np.arange(0, 1_000_000, 200), n, replace=False)
+    split = rng.choice([0, 0, 0, 0, 1, 2], n).astype(np.uint8)
+    for window in (200, 1000, 1001):
+        leaking = overlaps_held_out(chrom, start, split, window)
+        train = (split == 0) & ~leaking
+        held = split != 0
+        overlap = _windows_overlap(chrom[train], start[train], chrom[held], start[held], window)
+        assert not overlap.any()
+        # and nothing is left out that did not touch a held-out window
+        dropped = leaking
+        touching = _windows_overlap(
+            chrom[dropped], start[dropped], chrom[held], start[held], window
+        )
+        assert touching.any(axis=1).all()
+        assert not leaking[split != 0].any()
+        assert leaking.any() == (window > 200)  # equal bins and windows never overlap

@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 from seq2chrom.data.bins import (
+    CHROMOSOMES,
     overlaps_any,
     read_bins,
+    selected_sequences,
     tile_chromosome,
     tile_genome,
     unknown_before,
@@ -92,3 +94,33 @@ def test_every_kept_window_is_inside(size, window):
     windows = starts + window_offset(size, window)
     assert starts.size and windows.min() >= 0 and (windows + window).max() <= 3333
     assert np.all(starts % size == 0)
+
+
+def test_default_chromosomes_keep_autosomes_x_and_y_with_or_without_chr():
+    names = ["chr1", "chr22", "chrX", "chrY", "7", "X", "chrM", "MT", "chr1_gl000191_random"]
+    names += ["chrUn_gl000220", "chr6_ssto_hap7", "chr10a", "HLA-A*01:01"]
+    kept = selected_sequences(names, CHROMOSOMES)
+    assert [n for n, k in zip(names, kept, strict=True) if k] == [
+        "chr1",
+        "chr22",
+        "chrX",
+        "chrY",
+        "7",
+        "X",
+    ]
+    assert selected_sequences(names, None).all()
+    with pytest.raises(ValueError, match="bins.chromosomes"):
+        selected_sequences(names, "chr(")
+
+
+def test_unselected_sequences_stay_listed_without_bins(tmp_path):
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(
+        ">chr1\n" + "A" * 1600 + "\n>chr1_random\n" + "C" * 1600 + "\n>chrM\n" + "G" * 1600 + "\n"
+    )
+    genome = open_genome(fasta)
+    default = tile_genome(genome, 200, 1000, chromosomes=CHROMOSOMES)
+    assert default.chroms == ["chr1", "chr1_random", "chrM"]
+    assert default.chrom_offsets.tolist() == [0, 4, 4, 4]  # starts 400..1000
+    pieces = tile_genome(genome, 200, 1000, chromosomes=r"(chr)?([0-9]+|X|Y)(_.*)?")
+    assert pieces.chrom_offsets.tolist() == [0, 4, 8, 8]

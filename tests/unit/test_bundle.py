@@ -14,10 +14,10 @@ import scipy.io
 from seq2chrom.cli import main
 from seq2chrom.data.bundle import (
     agct_to_acgt,
-    build_target_table,
+    build_track_table,
     convert_split,
-    default_targets_path,
-    read_targets,
+    default_track_table_path,
+    read_track_table,
     summarize_splits,
 )
 from seq2chrom.data.matfile import mat5_array, mat5_variables, mat_version
@@ -153,7 +153,7 @@ def test_convert_realistic_sizes_matches_reference(tmp_path: Path):
     y = (rng.random((700, 919)) < 0.05).astype(np.uint8)
     write_mat73(tmp_path / "train.mat", x, y, chunks=True, compression="gzip", block=300)
     write_mat5(tmp_path / "test.mat", x, y, split="test")
-    targets = read_targets()
+    targets = read_track_table()
     for split in ("train", "test"):
         out = tmp_path / f"{split}.h5"
         assert convert_split(tmp_path / f"{split}.mat", split, targets, out, block_samples=256)
@@ -284,7 +284,7 @@ def test_not_a_mat_file_and_missing_file(tmp_path: Path):
 
 def test_label_width_must_match_target_table(bundle: Path, tmp_path: Path):
     message = convert_error(bundle / "test.mat", "test", tmp_path, targets=TARGETS.iloc[:2])
-    assert "3 label columns but the target table has 2 rows" in message
+    assert "3 label columns but the track table has 2 rows" in message
 
 
 def test_second_half_not_reverse_complement(tmp_path: Path):
@@ -318,14 +318,14 @@ def test_cli_import_bundle(bundle: Path, tmp_path: Path, capsys):
     TARGETS.to_csv(targets, sep="\t", index=False)
     out = tmp_path / "results" / "train.h5"
     argv = ["import-bundle", "--split", "train", "--bundle-dir", str(bundle)]
-    assert main([*argv, "--targets", str(targets), "--out", str(out)]) == 0
+    assert main([*argv, "--tracks", str(targets), "--out", str(out)]) == 0
     assert decode(read_split(out)["x"]) == SEQUENCES
     # default target table has 919 rows: one-line error, nothing written
     out.unlink()
     assert main([*argv, "--out", str(out)]) == 1
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("seq2chrom import-bundle: error: ")
-    assert "3 label columns but the target table has 919 rows" in error
+    assert "3 label columns but the track table has 919 rows" in error
     assert not out.exists() and list(out.parent.iterdir()) == []
 
 
@@ -346,7 +346,7 @@ def test_bundle_summary(bundle: Path, tmp_path: Path):
 
 
 def test_shipped_target_table():
-    table = read_targets()
+    table = read_track_table()
     assert len(table) == 919 and table["track"].is_unique
     assert table["assay"].value_counts().to_dict() == {"TF": 690, "DNase": 125, "Histone": 104}
     assert table["assay"].iloc[[0, 124, 125, 814, 815, 918]].tolist() == [
@@ -366,8 +366,8 @@ def test_shipped_target_table():
 @pytest.mark.skipif(not SHARED_AUCS.exists(), reason="../shared reference data not present")
 def test_shipped_target_table_matches_source():
     aucs = pd.read_csv(SHARED_AUCS, sep="\t", dtype=str, keep_default_na=False)
-    expected = build_target_table(aucs)
-    shipped = pd.read_csv(default_targets_path(), sep="\t", keep_default_na=False,
+    expected = build_track_table(aucs)
+    shipped = pd.read_csv(default_track_table_path(), sep="\t", keep_default_na=False,
                           na_values={c: ["NA"] for c in expected.columns[5:]})  # fmt: skip
     pd.testing.assert_frame_equal(shipped, expected, check_dtype=False)
 
@@ -378,14 +378,14 @@ def test_shipped_target_table_matches_source():
         ("track\tassay\n", "missing columns ['cell_type']"),
         ("track\tassay\tcell_type\nCTCF K562\tTF\tK562\n", "bad track name 'CTCF K562'"),
         ("track\tassay\tcell_type\nCTCF\tChIP\tK562\n", "assay 'ChIP' is not one of"),
-        ("track\tassay\tcell_type\nA\tTF\tK\nA\tTF\tK\n", "duplicate track names ['A']"),
+        ("track\tassay\tcell_type\nA\tTF\tK\nA\tTF\tK\n", "duplicate track name 'A'"),
     ],
 )
 def test_bad_target_tables(tmp_path: Path, rows: str, expected: str):
     path = tmp_path / "targets.tsv"
     path.write_text(rows)
     with pytest.raises(InputError, match=None) as error:
-        read_targets(path)
+        read_track_table(path)
     assert expected in str(error.value) and str(path) in str(error.value)
 
 

@@ -15,19 +15,19 @@ def run(*args) -> int:
 def build(tmp_path):
     (tmp_path / "genome.fa.gz").write_bytes(gzip.compress(b">chr1\n" + b"ACGT" * 1000 + b"\n"))
     genome = tmp_path / "g" / "genome.fa"
-    assert run("genome", "--input", tmp_path / "genome.fa.gz", "--output", genome) == 0
+    assert run("genome", "--input", tmp_path / "genome.fa.gz", "--out", genome) == 0
     assert (tmp_path / "g" / "genome.fa.fai").is_file()
     assert sorted(p.name for p in genome.parent.iterdir()) == ["genome.fa", "genome.fa.fai"]
     tile = ["tile", "--genome", genome, "--size", 200, "--window", 1000]
-    assert run(*tile, "--blacklist=", "--output", tmp_path / "bins.h5") == 0  # as the rule calls it
-    assert run(*tile, "--output", tmp_path / "bins.h5") == 0
+    assert run(*tile, "--blacklist=", "--out", tmp_path / "bins.h5") == 0  # as the rule calls it
+    assert run(*tile, "--out", tmp_path / "bins.h5") == 0
     return tile
 
 
 def label(tmp_path, peaks):
     output = tmp_path / "out" / "t.npy"
     return run("label", "--bins", tmp_path / "bins.h5", "--peaks", peaks, "--min-overlap", 0.5,
-               "--output", output)  # fmt: skip
+               "--out", output)  # fmt: skip
 
 
 def test_label_error_is_one_line_and_keeps_earlier_output(tmp_path, capsys):
@@ -56,7 +56,7 @@ def test_missing_peak_file_and_genome(tmp_path, capsys):
     assert label(tmp_path, tmp_path / "absent.bed") == 1
     assert "absent.bed: file not found" in capsys.readouterr().err
     output = tmp_path / "x" / "genome.fa"
-    assert run("genome", "--input", tmp_path / "no.fa", "--output", output) == 1
+    assert run("genome", "--input", tmp_path / "no.fa", "--out", output) == 1
     assert "no.fa: genome FASTA not found" in capsys.readouterr().err
     assert not list((tmp_path / "x").iterdir())
 
@@ -66,7 +66,7 @@ def test_blacklist_on_other_contigs_is_ignored_with_a_warning(tmp_path, caplog):
     blacklist = tmp_path / "blacklist.bed"
     blacklist.write_text("chr1\t1000\t1001\nchrUn_x\t1\t5\n")
     with caplog.at_level(logging.WARNING):
-        assert run(*tile, "--blacklist", blacklist, "--output", tmp_path / "bins2.h5") == 0
+        assert run(*tile, "--blacklist", blacklist, "--out", tmp_path / "bins2.h5") == 0
     assert "chrUn_x" in caplog.text
     with h5py.File(tmp_path / "bins2.h5") as h5:
         assert 1000 not in h5["start"][:] and 800 in h5["start"][:]

@@ -45,7 +45,7 @@ def evaluate(tmp_path: Path, data: Path, y_pred: np.ndarray, model: str) -> Path
     write_predictions(predictions, y_pred)
     outdir = tmp_path / "eval" / model
     args = ["evaluate", "--predictions", str(predictions), "--data", str(data)]
-    assert main([*args, "--min-positives", "10", "--outdir", str(outdir)]) == 0
+    assert main([*args, "--min-positives", "10", "--out-dir", str(outdir)]) == 0
     return outdir
 
 
@@ -76,17 +76,17 @@ def test_evaluate_refuses_mismatched_tracks(tmp_path: Path, test_split, capsys) 
     write_predictions(predictions, y_pred, tracks=[*TRACKS[:3], "OTHER"])
     outdir = tmp_path / "out"
     args = ["evaluate", "--predictions", str(predictions), "--data", str(data)]
-    assert main([*args, "--min-positives", "10", "--outdir", str(outdir)]) == 1
+    assert main([*args, "--min-positives", "10", "--out-dir", str(outdir)]) == 1
     error = capsys.readouterr().err
     assert "track 3 is 'OTHER', expected 'RARE_TF'" in error and "fix:" in error
     assert not outdir.exists()  # nothing half-written
     write_predictions(predictions, y_pred[:100])
-    assert main([*args, "--min-positives", "10", "--outdir", str(outdir)]) == 1
+    assert main([*args, "--min-positives", "10", "--out-dir", str(outdir)]) == 1
     assert "shape" in capsys.readouterr().err
     bad = y_pred.copy()
     bad[5, 1] = np.nan
     write_predictions(predictions, bad)
-    assert main([*args, "--min-positives", "10", "--outdir", str(outdir)]) == 1
+    assert main([*args, "--min-positives", "10", "--out-dir", str(outdir)]) == 1
     assert "NaN" in capsys.readouterr().err
 
 
@@ -96,7 +96,7 @@ def test_compare_models(tmp_path: Path, test_split, capsys) -> None:
     second = evaluate(tmp_path, data, y_pred + 0.2 * y, "danq")  # better on every track
     outdir = tmp_path / "comparison"
     metrics = [str(first / "metrics.tsv"), str(second / "metrics.tsv")]
-    assert main(["compare-models", "--metrics", *metrics, "--outdir", str(outdir)]) == 0
+    assert main(["compare-models", "--metrics", *metrics, "--out-dir", str(outdir)]) == 0
     expected = {"wins.tsv", "wins.html", "auroc_scatter.png", "auprc_scatter.png"}
     assert {p.name for p in outdir.iterdir()} == expected
     wins = pd.read_csv(outdir / "wins.tsv", sep="\t").set_index(["metric", "assay"])
@@ -106,5 +106,5 @@ def test_compare_models(tmp_path: Path, test_split, capsys) -> None:
         3,
         0,
     ]
-    assert main(["compare-models", "--metrics", metrics[0], "--outdir", str(outdir)]) == 1
+    assert main(["compare-models", "--metrics", metrics[0], "--out-dir", str(outdir)]) == 1
     assert "at least two" in capsys.readouterr().err

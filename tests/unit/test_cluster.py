@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -23,6 +25,10 @@ def gpu_rules() -> list[str]:
         for block in re.split(r"^rule ", path.read_text(), flags=re.MULTILINE)[1:]:
             if re.search(r"^\s+gpu=1,", block, flags=re.MULTILINE):
                 rules.append(block.split(":", 1)[0])
+    for path in sorted((PROFILES.parent / "workflow" / "rules").glob("*.smk")):
+        # `use rule train as finetune_base with:` inherits train's resources
+        for parent, child in re.findall(r"^use rule (\w+) as (\w+)", path.read_text(), re.M):
+            rules += [child] if parent in rules else []
     return rules
 
 
@@ -39,7 +45,8 @@ def test_every_profile_is_valid_yaml_with_its_executor(name):
         for rule in gpu_rules():
             resources = profile["set-resources"][rule]
             assert resources["slurm_partition"] == "gpu"
-            assert resources.get("gpu") or "gpu:" in resources.get("gres", "")
+            requests = f"{resources.get('gres', '')} {resources.get('slurm_extra', '')}"
+            assert resources.get("gpu") or re.search(r"gpu:|--gpus-per-node=", requests)
         assert "--requeue" in profile["set-resources"]["train"]["slurm_extra"]
 
 
@@ -79,3 +86,109 @@ def test_snakemake_finds_the_installed_profile_by_name(tmp_path):
     assert run.returncode == 0, run.stderr
     # The profile's settings were applied (printshellcmds shows the command in the dry run).
     assert "touch x" in run.stdout + run.stderr
+
+
+# Partition time limits in minutes: Biowulf's (https://hpc.nih.gov/docs/userguide.html).
+BIOWULF_LIMITS = {"quick": 4 * 60, "norm": 10 * 24 * 60, "gpu": 10 * 24 * 60}
+
+
+def _resource(value, attempt: int) -> int:
+    """A profile resource at `attempt`: a number, or an expression as Snakemake evaluates it."""
+    if isinstance(value, int):
+        return value
+    return eval(str(value), {"min": min, "max": max}, {"attempt": attempt})  # noqa: S307
+
+
+@pytest.mark.parametrize("name", ["slurm", "biowulf"])
+def test_runtime_and_memory_grow_with_the_attempt(name):
+    profile = yaml.safe_load((PROFILES / name / "config.yaml").read_text())
+    entries = [profile["default-resources"], *profile["set-resources"].values()]
+    scaled = [entry for entry in entries if "mem_mb" in entry or "runtime" in entry]
+    for entry in scaled:
+        for key in ("runtime", "mem_mb"):
+            if key in entry:
+                assert _resource(entry[key], 2) > _resource(entry[key], 1), (key, entry)
+
+
+def test_biowulf_jobs_stay_under_their_partition_limits():
+    """Every attempt Snakemake makes (retries + 1) fits its partition, group jobs too: a group
+    runs `cores` of its jobs side by side, so it takes ceil(components / cores) job runtimes."""
+    profile = yaml.safe_load((PROFILES / "biowulf" / "config.yaml").read_text())
+    last = profile["retries"] + 1
+    default = profile["default-resources"]
+    groups = profile["groups"]
+    for rule, entry in {"(default)": {}, **profile["set-resources"]}.items():
+        merged = {**default, **entry}
+        partition = merged["slurm_partition"]
+        if "runtime" not in entry and rule != "(default)":
+            continue  # the rule's own runtime: checked on the example config's dry run
+        runtime = _resource(merged["runtime"], last)
+        if rule in groups:
+            width = math.ceil(profile["group-components"][groups[rule]] / profile["cores"])
+            runtime *= width
+        assert runtime <= BIOWULF_LIMITS[partition], (rule, partition, runtime)
+    # grouped rules go to quick together (a group job has one partition)
+    for group in set(groups.values()):
+        members = [rule for rule, g in groups.items() if g == group]
+        partitions = {profile["set-resources"][rule]["slurm_partition"] for rule in members}
+        assert partitions == {"quick"}, (group, partitions)
+
+
+def test_919_labels_need_at_most_20_submissions():
+    for name in ("slurm", "biowulf"):
+        profile = yaml.safe_load((PROFILES / name / "config.yaml").read_text())
+        group = profile["groups"]["label"]
+        assert math.ceil(919 / profile["group-components"][group]) <= 20
+
+
+TRAINING_RULES = {"train", "finetune_base", "finetune_tuned"}
+
+
+def test_no_k80_and_local_scratch_only_for_the_rules_that_read_it():
+    """TensorFlow 2.16+ (CUDA 12) cannot use a K80. Only training reads from local scratch (the
+    rule's `scratch` resource, passed as `seq2chrom train --scratch`), so only the training rules
+    ask for lscratch, each with its folder; on Biowulf they do, with a typed GPU beside it."""
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+    from snakemake_executor_plugin_slurm.validation import validate_slurm_extra
+
+    rules = (PROFILES.parent / "workflow" / "rules" / "train.smk").read_text()
+    assert "--scratch={resources.scratch:q}" in rules and 'scratch="",' in rules
+    for name in ("slurm", "biowulf"):
+        profile = yaml.safe_load((PROFILES / name / "config.yaml").read_text())
+        entries = {"(default)": profile["default-resources"], **profile["set-resources"]}
+        for rule, entry in entries.items():
+            keys = ("gres", "gpu_model", "slurm_extra")
+            requests = " ".join(str(entry.get(key, "")) for key in keys).lower()
+            assert "k80" not in requests, (name, rule)
+            assert ("lscratch" in requests) == ("scratch" in entry), (name, rule)
+            assert "scratch" not in entry or rule in TRAINING_RULES, (name, rule)
+    biowulf = yaml.safe_load((PROFILES / "biowulf" / "config.yaml").read_text())
+    for rule in TRAINING_RULES:
+        entry = {
+            k: v.strip("'") if isinstance(v, str) else v
+            for k, v in biowulf["set-resources"][rule].items()
+        }
+        assert entry["scratch"] == "/lscratch/$SLURM_JOB_ID" and entry["gpu"] == 0
+        # what the installed plugin accepts and submits (one GRES; the GPUs in slurm_extra)
+        job = SimpleNamespace(resources=Resources(entry))
+        validate_slurm_extra(job)
+        assert set_gres_string(job) == " --gres=lscratch:100"
+        assert entry["slurm_extra"].split() == ["--requeue", "--gpus-per-node=v100x:1"]
+
+
+class Resources(dict):
+    """A job's resources as the plugin reads them: `.name` and `.get(name)`."""
+
+    __getattr__ = dict.get
+
+
+@pytest.mark.parametrize("name", ["slurm", "biowulf"])
+def test_controller_scripts_are_valid_batch_scripts(name):
+    script = PROFILES / name / "controller.sh"
+    assert os.access(script, os.X_OK)
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    assert "#SBATCH --signal=B:USR1@" in text  # the early warning that stops Snakemake
+    limit = re.search(r"#SBATCH --time=(?:(\d+)-)?(\d+):", text)
+    days = int(limit.group(1) or 0) + int(limit.group(2)) / 24
+    assert days <= 10

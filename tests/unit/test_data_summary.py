@@ -15,8 +15,12 @@ def test_counts_per_split(tmp_path):
             "cell_types": ["K562", "HepG2"],
         }.items():
             h5.create_dataset(key, data=values, dtype=h5py.string_dtype())
+        h5.create_dataset("chroms", data=["chr1"], dtype=h5py.string_dtype())
+        h5["chrom_index"] = np.zeros(5, np.int32)
+        h5["start"] = np.arange(5, dtype=np.int64) * 200
         h5["split"] = np.array([0, 0, 1, 2, 2], np.uint8)
         h5["y"] = y
+        h5.attrs.update(bin_size=200, window=1000)
     table = summarize_labels(path, block_rows=2)
     assert table["track"].tolist() == [ALL_BINS, "CTCF", "DNase<x>"]
     assert table[["train", "valid", "test", "total"]].values.tolist() == [

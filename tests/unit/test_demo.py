@@ -23,7 +23,7 @@ SPLIT = {"chr7": "valid", "chr8": "test", "chr9": "test"}
 
 
 def _run_demo(outdir: Path, seed: int) -> Path:
-    assert main(["demo", "--outdir", str(outdir), "--seed", str(seed)]) == 0
+    assert main(["demo", "--out-dir", str(outdir), "--seed", str(seed)]) == 0
     return outdir
 
 
@@ -60,7 +60,7 @@ def _files(directory: Path) -> dict[str, bytes]:
 def test_same_seed_gives_identical_bytes(demo_dir, tmp_path):
     again = _files(_run_demo(tmp_path / "again", SEED))
     assert again == _files(demo_dir)
-    assert len(again) == 2 + len(DEMO_TRACKS)
+    assert len(again) == 4 + len(DEMO_TRACKS)  # genome, truth, variants.vcf.gz, regions.bed
 
 
 def test_different_seed_gives_different_data(demo_dir, tmp_path):

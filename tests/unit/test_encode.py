@@ -3,12 +3,14 @@
 import h5py
 import numpy as np
 import pytest
-from seq2chrom.data.assemble import assemble_labels, read_track_sheet
+from seq2chrom.data.assemble import assemble_labels
 from seq2chrom.data.bins import tile_genome, write_bins
-from seq2chrom.data.encode import CHUNK_SAMPLES, ChunkWriter, write_split_file
+from seq2chrom.data.encode import write_split_file
 from seq2chrom.data.genome import open_genome
 from seq2chrom.data.labels import save_labels
 from seq2chrom.data.one_hot import one_hot_encode
+from seq2chrom.data.tracksheet import read_track_sheet
+from seq2chrom.splitfile import CHUNK_SAMPLES, ChunkWriter
 
 
 @pytest.fixture

@@ -54,7 +54,8 @@ def fetch(tmp_path, data: bytes, md5: str = "") -> int:
     download.write_bytes(data)
     cache = tmp_path / "resources" / "tracks"
     return main(["fetch-track", "--url", URL, "--download", str(download), f"--md5={md5}",
-                 "--peaks", str(cache / "t.peaks"), "--record", str(cache / "t.json")])  # fmt: skip
+                 "--out-peaks", str(cache / "t.peaks"),
+                 "--out-record", str(cache / "t.json")])  # fmt: skip
 
 
 def test_fetch_track_copies_the_bytes_and_records_them(tmp_path):

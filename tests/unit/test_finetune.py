@@ -111,6 +111,7 @@ def _conv1_kernel_index(model: keras.Model) -> int:
     return next(i for i, v in enumerate(model.variables) if v is kernel)
 
 
+@pytest.mark.slow  # trains a model
 def test_conv1_stays_frozen_for_the_freeze_epochs_then_learns_across_a_resume(splits, tmp_path):
     model = compile_model(_danq(3, seed=1), "danq", 0.01)
     start = keras.ops.convert_to_numpy(model.get_layer("conv1").kernel)
@@ -163,7 +164,7 @@ def _train_command(splits, outdir: Path, *extra: str, epochs: int = 5) -> list[s
         json.dumps({"preset": "small", **TINY}),
         "--train-settings",
         json.dumps({"epochs": epochs, "batch_size": 50, "learning_rate": 0.01}),
-        "--outdir",
+        "--out-dir",
         str(outdir),
         "--verbose",
         "0",
@@ -188,6 +189,7 @@ def base(splits, tmp_path_factory):
     return outdir
 
 
+@pytest.mark.slow  # trains a model
 def test_base_model_records_its_tracks_and_fine_tune_widens_it(base, splits, tmp_path):
     record = yaml.safe_load((base / "config.yaml").read_text())
     assert record["tracks"] == ["track0", "track1"] and record["excluded_tracks"] == ["track2"]
@@ -207,6 +209,7 @@ def test_base_model_records_its_tracks_and_fine_tune_widens_it(base, splits, tmp
     assert model.output_shape == (None, 3) and model.get_layer("conv1").trainable
 
 
+@pytest.mark.slow  # trains a model
 def test_killed_fine_tune_resumes_from_its_checkpoint_not_from_the_init(base, splits, tmp_path):
     extra = ("--init-from", str(base), "--freeze-epochs", "2")
     _run(_train_command(splits, tmp_path / "whole", *extra))

@@ -74,11 +74,12 @@ def test_cli_logos_and_summary(tmp_path):
         }
     ).to_csv(tmp_path / "filters.tsv", sep="\t", index=False)
     rows = [
-        ["filter3", "MA0139.2", "CTCF", 1e-9, 8.8e-7, 1e-6, 0, 12, "+"],
-        ["filter0", "MA0138.3", "REST", 1e-7, 8.8e-5, 1e-4, -2, 10, "-"],
-        ["filter3", "MA1930.2", "CTCF", 1e-6, 8.8e-4, 1e-3, 1, 11, "+"],
+        ["filter3", "MA0139.2", 0, 1e-9, 8.8e-7, 1e-6, 12, "ACGT", "ACGT", "+", "CTCF"],
+        ["filter0", "MA0138.3", -2, 1e-7, 8.8e-5, 1e-4, 10, "ACGT", "ACGT", "-", "REST"],
+        ["filter3", "MA1930.2", 1, 1e-6, 8.8e-4, 1e-3, 11, "ACGT", "ACGT", "+", "CTCF"],
     ]
-    pd.DataFrame(rows, columns=COLUMNS).to_csv(tmp_path / "tomtom.tsv", sep="\t", index=False)
+    tomtom = pd.DataFrame(rows, columns=[*COLUMNS, "Target_name"])
+    tomtom.to_csv(tmp_path / "tomtom.tsv", sep="\t", index=False)
     out = tmp_path / "out"
     args = ["logos", "--meme", str(tmp_path / "filters.meme"), "--filters"]
     args += [str(tmp_path / "filters.tsv"), "--tomtom", str(tmp_path / "tomtom.tsv")]

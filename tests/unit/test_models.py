@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
-from seq2chrom import models
 from seq2chrom.models import build_model, compile_model, danq, deepsea
+from seq2chrom.models.danq import init_conv_from_pwms, published_jaspar_pwms
+from seq2chrom.motifs.jaspar import danq_jaspar_pwms
 
 PUBLISHED = {"deepsea": 52_843_119, "danq": 46_926_479, "danq_jaspar": 67_892_175}
 
@@ -43,19 +45,6 @@ def test_overrides_change_sizes_and_unknown_names_fail():
         build_model("danq", 3, preset="small", not_a_size=1)
 
 
-def test_published_optimisers():
-    sgd = models.OPTIMIZERS["deepsea"](None)
-    assert isinstance(sgd, keras.optimizers.SGD) and sgd.momentum == 0.9
-    assert isinstance(models.OPTIMIZERS["danq"](None), keras.optimizers.RMSprop)
-    assert isinstance(models.build_optimizer("deepsea", "full"), keras.optimizers.SGD)
-    small = models.build_optimizer("deepsea", "small", learning_rate=0.01)
-    assert isinstance(small, keras.optimizers.Adam)
-    assert float(keras.ops.convert_to_numpy(small.learning_rate)) == pytest.approx(0.01)
-    danq_small = models.build_optimizer("danq", "small")
-    assert isinstance(danq_small, keras.optimizers.RMSprop)
-    assert float(keras.ops.convert_to_numpy(danq_small.learning_rate)) == pytest.approx(3e-3)
-
-
 def test_deepsea_max_norm_constraint_holds_after_an_update():
     small_sizes = {"conv_filters": (8, 8, 8), "hidden_units": 8}
     norms = {}
@@ -70,22 +59,79 @@ def test_deepsea_max_norm_constraint_holds_after_an_update():
     assert norms["small"] > 0.9  # the small preset trains without the cap
 
 
-def test_danq_jaspar_initialises_about_half_the_kernels_from_both_strands():
+SHARED_JASPAR = Path(__file__).resolve().parents[3] / "shared/data/JASPAR_CORE_2016_vertebrates.npy"
+
+
+@pytest.fixture(scope="module")
+def jaspar_2016():
+    return danq_jaspar_pwms()
+
+
+@pytest.mark.skipif(not SHARED_JASPAR.exists(), reason="../shared reference data not present")
+def test_jaspar_2016_motifs_equal_the_danq_repository_file(jaspar_2016):
+    published = np.load(SHARED_JASPAR, allow_pickle=True, encoding="latin1")
+    assert len(jaspar_2016) == len(published) == 519
+    agct_to_acgt = [0, 2, 1, 3]  # the file's columns are A, G, C, T
+    for ours, theirs in zip(jaspar_2016, published, strict=True):
+        np.testing.assert_allclose(ours, np.asarray(theirs)[:, agct_to_acgt], atol=1e-6)
+
+
+def test_published_order_appends_six_reverse_complements(jaspar_2016):
+    pwms = published_jaspar_pwms(jaspar_2016)
+    assert len(pwms) == 525
+    # motif 98 is CTCF (MA0139.1, 19 bp); kernel 521 is its reverse complement
+    consensus = "".join("ACGT"[i] for i in pwms[98].argmax(axis=1))
+    assert consensus[3:15] == "CCACCAGGGGGC"  # CTCF's core
+    np.testing.assert_array_equal(pwms[521], pwms[98][::-1, ::-1])
+    np.testing.assert_array_equal(pwms[519], jaspar_2016[19][::-1, ::-1])
+
+
+def test_init_writes_motifs_at_offsets_with_margins_and_keeps_the_rest():
+    layer = keras.layers.Conv1D(4, 12)
+    layer.build((None, 50, 4))
+    before = np.array(layer.get_weights()[0])
+    pwm = np.array([[0.7, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.7], [0.25] * 4])  # A, T, N
+    rng = np.random.default_rng(0)
+    assert init_conv_from_pwms(layer, [pwm, pwm[::-1, ::-1]], rng) == 2
+    kernel, bias = (np.array(w) for w in layer.get_weights())
+    for i, motif in enumerate([pwm, pwm[::-1, ::-1]]):
+        changed = np.flatnonzero((kernel[:, :, i] != before[:, :, i]).any(axis=1))
+        start = changed[0]
+        assert 3 <= start <= 12 - 3 - 3  # offset in [3, width - w - 3]
+        np.testing.assert_allclose(kernel[start : start + 3, :, i], motif - 0.25, atol=1e-7)
+        assert changed[-1] <= start + 2  # other positions keep their random values
+    np.testing.assert_array_equal(kernel[:, :, 2:], before[:, :, 2:])
+    assert (bias[:2] >= -1).all() and (bias[:2] <= 0).all() and (bias[2:] == 0).all()
+    with pytest.raises(ValueError, match="conv_width"):
+        init_conv_from_pwms(layer, [np.full((7, 4), 0.25)], rng)
+
+
+def test_init_offsets_cover_the_published_range():
+    layer = keras.layers.Conv1D(400, 30)
+    layer.build((None, 60, 4))
+    pwm = np.tile([[0.97, 0.01, 0.01, 0.01]], (21, 1))
+    init_conv_from_pwms(layer, [pwm] * 400, np.random.default_rng(1))
+    kernel = np.array(layer.get_weights()[0])
+    starts = (kernel[:, 0, :] > 0.7).argmax(axis=0)  # first position holding the motif
+    assert set(starts.tolist()) == {3, 4, 5, 6}  # 30 - 21 - 3 = 6
+
+
+def test_small_danq_jaspar_takes_the_first_motifs_in_published_order(jaspar_2016):
     model = build_model("danq_jaspar", 3, preset="small")
-    kernel = keras.ops.convert_to_numpy(model.get_layer("conv1").kernel)  # (30, 4, 128)
-    n = kernel.shape[2] // 2
-    motif = kernel[:, :, :n]
-    # probabilities minus 0.25: every column sums to 0 and lies in [-0.25, 0.75]
-    np.testing.assert_allclose(motif.sum(axis=1), 0, atol=1e-5)
-    assert motif.min() >= -0.25 - 1e-6 and motif.max() <= 0.75 + 1e-6
-    # 3 bp margins are zero; pairs (2k, 2k+1) are reverse complements of each other
-    assert not motif[:3].any() and not motif[-3:].any()
-    for k in range(0, n, 2):
-        fwd = motif[:, :, k][np.abs(motif[:, :, k]).sum(axis=1) > 0]
-        rev = motif[:, :, k + 1][np.abs(motif[:, :, k + 1]).sum(axis=1) > 0]
-        np.testing.assert_allclose(fwd[::-1, ::-1], rev, atol=1e-6)
-    # the other half keeps the random initialisation
-    assert np.abs(kernel[:, :, n:].sum(axis=1)).max() > 0.01
+    layer = model.get_layer("conv1")
+    n = init_conv_from_pwms(layer, published_jaspar_pwms(jaspar_2016), np.random.default_rng(1))
+    assert n == layer.filters == 128
+    kernel = np.array(layer.get_weights()[0])
+    # kernel 5 holds motif 5 minus 0.25 somewhere in [3, 30 - w - 3]
+    motif = jaspar_2016[5] - 0.25
+    w = len(motif)
+    found = [
+        s
+        for s in range(3, 30 - w - 3 + 1)
+        if np.allclose(kernel[s : s + w, :, 5], motif, atol=1e-6)
+    ]
+    assert len(found) == 1
+    keras.backend.clear_session()
 
 
 def test_model_code_uses_only_keras():
@@ -94,6 +140,7 @@ def test_model_code_uses_only_keras():
         assert "tensorflow" not in source and "import torch" not in source
 
 
+@pytest.mark.slow  # trains a model
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_models_build_and_run_under_other_backends(backend):
     pytest.importorskip(backend)

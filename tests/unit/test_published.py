@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from seq2chrom.cli import main
-from seq2chrom.data.bundle import read_targets
+from seq2chrom.data.bundle import read_track_table
 from seq2chrom.errors import InputError
 from seq2chrom.evaluate.published import (
     class_comparison,
@@ -19,7 +19,7 @@ from seq2chrom.evaluate.published import (
 
 def run_metrics(shift: float) -> pd.DataFrame:
     """A metrics.tsv-like table: this run = published DeepSEA + shift, 10 tracks too few."""
-    targets = read_targets()
+    targets = read_track_table()
     auroc = pd.to_numeric(targets["deepsea_auroc"], errors="coerce").to_numpy() + shift
     auroc[:10] = np.nan
     return pd.DataFrame(
@@ -57,7 +57,7 @@ def test_renamed_tracks_pair_by_position_and_subsets_by_name():
     subset = run_metrics(0.0).iloc[[200, 5]].copy()
     subset.loc[5, "track"] = "not_published"
     paired = compare_with_published(subset)  # fewer tracks: paired by name
-    published = pd.to_numeric(read_targets()["deepsea_auroc"], errors="coerce")
+    published = pd.to_numeric(read_track_table()["deepsea_auroc"], errors="coerce")
     assert paired["deepsea_auroc"].iloc[0] == pytest.approx(published.iloc[200])
     assert np.isnan(paired["deepsea_auroc"].iloc[1])
 
@@ -67,7 +67,7 @@ def test_cli_published_comparison(tmp_path: Path):
     run_metrics(-0.02).to_csv(metrics, sep="\t", index=False)
     outputs = {name: tmp_path / name for name in ("c.tsv", "t.tsv", "c.html", "s.png")}
     argv = ["published-comparison", "--metrics", str(metrics), "--model", "danq"]
-    argv += ["--out-tsv", str(outputs["c.tsv"]), "--out-tracks", str(outputs["t.tsv"])]
+    argv += ["--out-classes", str(outputs["c.tsv"]), "--out-tracks", str(outputs["t.tsv"])]
     argv += ["--out-html", str(outputs["c.html"]), "--out-png", str(outputs["s.png"])]
     assert main(argv) == 0
     classes = pd.read_csv(outputs["c.tsv"], sep="\t")

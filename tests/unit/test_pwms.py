@@ -10,9 +10,11 @@ from seq2chrom.cli import main
 from seq2chrom.motifs.meme import read_meme
 from seq2chrom.motifs.pwms import (
     codes_to_one_hot,
+    filter_influence,
     filter_pwms,
     information_content,
     max_activations,
+    mean_activations,
     one_hot_to_codes,
 )
 
@@ -22,6 +24,10 @@ MOTIF = np.array(
      [.05, .05, .85, .05], [.1, .7, .1, .1], [.1, .1, .1, .7], [.7, .1, .1, .1],
      [.05, .85, .05, .05], [.1, .1, .7, .1], [.1, .7, .1, .1], [.7, .1, .1, .1]]
 )  # fmt: skip
+
+
+def reverse_complement(text: str) -> str:
+    return text[::-1].translate(str.maketrans("ACGTN", "TGCAN"))
 
 
 def encode(text: str) -> np.ndarray:
@@ -95,11 +101,22 @@ def test_sites_read_in_the_filter_orientation():
     assert best[:, 0].tolist() == [4, 2, 4, 0]
     assert position[0, 0] == 3 and not minus[0, 0]
     assert position[2, 0] == 1 and minus[2, 0]  # CGTT on + is AACG on -
+    # Sites: every window scoring > 0.9 x 4, on either strand, so the first sequence gives two
+    # (AACG at 3 on +, CGTT at 5 = AACG on -) and the third one (CGTT at 1): 3 x AACG.
     result = filter_pwms(codes, kernel, threshold=0.9, min_sites=2, pseudocount=0)
-    assert result.n_sites.tolist() == [2]
-    np.testing.assert_array_equal(result.counts[0], 2 * codes_to_one_hot(encode("AACG")[None])[0])
+    assert result.n_sites.tolist() == [3]
+    np.testing.assert_array_equal(result.counts[0], 3 * codes_to_one_hot(encode("AACG")[None])[0])
     assert result.passed.tolist() == [True]
-    assert filter_pwms(codes, kernel, threshold=0.9, min_sites=3).passed.tolist() == [False]
+    assert filter_pwms(codes, kernel, threshold=0.9, min_sites=4).passed.tolist() == [False]
+    # At 0.4 x 4 = 1.6, windows scoring 2 count too (3 matching bases of 4): AACC in the
+    # second sequence on + and, on -, GGTT's complement... counted by hand below.
+    low = filter_pwms(codes, kernel, threshold=0.4, min_sites=1, pseudocount=0)
+    by_hand = 0
+    for text in texts:
+        for start in range(len(text) - 3):
+            for window in (text[start : start + 4], reverse_complement(text[start : start + 4])):
+                by_hand += sum(a == b for a, b in zip(window, "AACG", strict=True)) * 2 - 4 > 1.6
+    assert low.n_sites.tolist() == [by_hand] and by_hand > 3
 
 
 def test_conv1_equal_to_motif_recovers_it():
@@ -149,7 +166,7 @@ def test_cli_filter_pwms(tmp_path):
     model.save(tmp_path / "model.keras")
     out = {k: tmp_path / f"{k}.tsv" for k in ("filters", "influence")}
     args = ["filter-pwms", "--model", str(tmp_path / "model.keras")]
-    args += ["--data", str(tmp_path / "test.h5"), "--max-sequences", "100", "--min-sites", "150"]
+    args += ["--data", str(tmp_path / "test.h5"), "--max-sequences", "100", "--min-sites", "100000"]
     args += ["--out-meme", str(tmp_path / "filters.meme"), "--out-filters", str(out["filters"])]
     args += ["--out-influence", str(out["influence"]), "--influence-sequences", "50"]
     assert main(args) == 0
@@ -171,3 +188,25 @@ def test_cli_filter_pwms(tmp_path):
     assert influence.loc["filter0", "CTCF_K562"] > 0.05
     assert (influence.loc[["filter1", "filter2"]] == 0).all().all()
     assert filters.loc[0, "top_track"] == "CTCF_K562"
+
+
+def test_influence_holds_the_filter_at_its_mean_activation():
+    """Basset's influence on a hand-worked model: conv1 (A detector, C detector) -> max -> sum."""
+    import keras
+
+    inputs = keras.Input((3, 4))
+    x = keras.layers.Conv1D(2, 1, activation="relu", name="conv1")(inputs)
+    x = keras.layers.GlobalMaxPooling1D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(1, name="output")(x))
+    kernel = np.zeros((1, 4, 2), np.float32)
+    kernel[0, 0, 0] = kernel[0, 1, 1] = 1.0
+    model.get_layer("conv1").set_weights([kernel, np.zeros(2, np.float32)])
+    model.get_layer("output").set_weights([np.array([[1.0], [0.0]], np.float32), np.zeros(1)])
+    x = codes_to_one_hot(np.stack([encode("AAC"), encode("CCC")]))
+    # A detector: activations [1, 1, 0] and [0, 0, 0], mean 1/3; C detector: mean 4/6
+    np.testing.assert_allclose(mean_activations(model, x), [1 / 3, 2 / 3], rtol=1e-6)
+    # predictions max = 1 and 0; held at 1/3 both: mean change ((1 - 1/3) + (0 - 1/3)) / 2
+    influence = filter_influence(model, x)
+    np.testing.assert_allclose(influence, [[1 / 6], [0.0]], atol=1e-6)
+    # the model itself is left as it was
+    np.testing.assert_array_equal(model.get_layer("conv1").get_weights()[0], kernel)

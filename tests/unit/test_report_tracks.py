@@ -102,7 +102,7 @@ def test_cli_counts_peaks_and_positive_bins(tmp_path: Path) -> None:
     args = ["tracks-table", "--tracks", tmp_path / "tracks.tsv",
             "--summary", tmp_path / "summary.tsv", "--peaks", tmp_path / "a.bed.gz",
             tmp_path / "b.bed", "--metrics", tmp_path / "m.tsv",
-            "--models", "danq", "--tsv", out["tsv"], "--html", out["html"]]  # fmt: skip
+            "--models", "danq", "--out-table", out["tsv"], "--out-html", out["html"]]  # fmt: skip
     assert main([str(arg) for arg in [*args, f"--base-config={tmp_path / 'base.yaml'}"]]) == 0
     table = pd.read_csv(out["tsv"], sep="\t", keep_default_na=False)
     assert table.to_dict("records") == [

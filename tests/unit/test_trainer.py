@@ -63,6 +63,7 @@ def test_raising_epochs_keeps_the_checkpoint_but_other_settings_do_not():
     assert fingerprint(other_batch) != fingerprint(run)
 
 
+@pytest.mark.slow  # trains a model
 def test_tiny_model_learns_the_planted_motifs(splits, tmp_path):
     model = _tiny_danq()
     history = train(
@@ -92,6 +93,25 @@ def test_nan_loss_stops_with_a_clear_error_and_no_checkpoint(splits, tmp_path):
     assert Checkpoint(tmp_path / "ck").latest() is None
 
 
+def test_cli_reports_a_diverged_run_as_a_training_error(splits, tmp_path, capsys):
+    """A NaN loss is not the user's input at fault: its own one-line error and exit code 3."""
+    from seq2chrom.cli import EXIT_TRAINING, main
+
+    start = tmp_path / "start"
+    start.mkdir()
+    model = _tiny_danq()
+    kernel = model.get_layer("output").kernel
+    kernel.assign(np.full(kernel.shape, np.nan, "float32"))  # copied into the fine-tune
+    model.save(start / "model.keras")
+    (start / "config.yaml").write_text("tracks: [track0, track1, track2]\n")
+    command = _train_command(splits, tmp_path / "out")[1:]
+    assert main([*command, "--init-from", str(start)]) == EXIT_TRAINING == 3
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("seq2chrom train: error: ") and "loss is nan at epoch 1" in error
+    assert "no model written (fix: lower train.learning_rate" in error
+    assert not (tmp_path / "out" / "model.keras").exists()
+
+
 def _train_command(splits, outdir: Path) -> list[str]:
     return [
         str(Path(sys.executable).parent / "seq2chrom"),
@@ -101,11 +121,12 @@ def _train_command(splits, outdir: Path) -> list[str]:
         "--valid", str(splits[1]),
         "--model-settings", json.dumps({"preset": "small", **TINY}),
         "--train-settings", json.dumps({"epochs": 6, "batch_size": 50, "learning_rate": 0.01}),
-        "--outdir", str(outdir),
+        "--out-dir", str(outdir),
         "--verbose", "0",
     ]  # fmt: skip
 
 
+@pytest.mark.slow  # trains a model
 def test_killed_run_resumes_and_ends_like_an_uninterrupted_one(splits, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2")
     whole = subprocess.run(

@@ -1,6 +1,6 @@
 # Bundle import (data.source: deepsea_bundle), included instead of data.smk: the published
 # DeepSEA training bundle -> results/data/{split}.h5, a data summary, and in the evaluation a
-# comparison of each model with the published DeepSEA and DanQ per-target AUROCs.
+# comparison of each model with the published DeepSEA and DanQ per-track AUROCs.
 import os
 
 if not config["data"].get("bundle_dir"):
@@ -13,7 +13,7 @@ if not config["data"].get("bundle_dir"):
 rule import_bundle:
     input:
         bundle=os.path.join(config["data"]["bundle_dir"], "{split}.mat"),
-        targets=config["data"].get("bundle_targets") or [],
+        tracks=config["data"].get("bundle_targets") or [],
     output:
         "results/data/{split}.h5",
     log:
@@ -27,10 +27,10 @@ rule import_bundle:
         mem_mb=2000,
     params:
         bundle_dir=subpath(input.bundle, parent=True),
-        targets=config["data"].get("bundle_targets", ""),
+        tracks=config["data"].get("bundle_targets", ""),
     shell:
-        "seq2chrom import-bundle --split {wildcards.split} --bundle-dir {params.bundle_dir:q}"
-        " --targets={params.targets:q} --threads {threads} --out {output} 2> {log}"
+        "seq2chrom import-bundle --split {wildcards.split:q} --bundle-dir {params.bundle_dir:q}"
+        " --tracks={params.tracks:q} --threads {threads} --out {output:q} 2> {log:q}"
 
 
 rule bundle_summary:
@@ -52,8 +52,8 @@ rule bundle_summary:
     conda:
         "../../envs/data.yaml"
     shell:
-        "seq2chrom bundle-summary --train {input.train} --valid {input.valid}"
-        " --test {input.test} --tsv {output.tsv} --html {output.html} 2> {log}"
+        "seq2chrom bundle-summary --train {input.train:q} --valid {input.valid:q}"
+        " --test {input.test:q} --out-table {output.tsv:q} --out-html {output.html:q} 2> {log:q}"
 
 
 rule published_comparison:
@@ -89,6 +89,7 @@ rule published_comparison:
     conda:
         "../../envs/evaluate.yaml"
     shell:
-        "seq2chrom published-comparison --metrics {input.metrics} --model {wildcards.model}"
-        " --out-tsv {output.classes} --out-tracks {output.tracks} --out-html {output.html}"
-        " --out-png {output.scatter} 2> {log}"
+        "seq2chrom published-comparison --metrics {input.metrics:q} --model {wildcards.model:q}"
+        " --out-classes {output.classes:q} --out-tracks {output.tracks:q}"
+        " --out-html {output.html:q}"
+        " --out-png {output.scatter:q} 2> {log:q}"

@@ -1,44 +1,102 @@
 # Config and track-sheet validation, wildcard constraints, and the target lists.
 import json
 import re
+import sys
 from pathlib import Path
 
-import pandas as pd
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-validate(config, schema="../schemas/config.schema.yaml")
+from seq2chrom.data.tracksheet import SHEET_COLUMNS, TABLE_COLUMNS, read_table
+from seq2chrom.errors import InputError
+from seq2chrom.splitfile import SPLITS
+
+CONFIG_FILE = workflow.configfiles[-1] if workflow.configfiles else "config"
+
+
+def stop(error):
+    """End the run before any job with the user's error as one console line (an exception
+    raised here would come with Snakemake's file, line and traceback around it)."""
+    print(f"seq2chrom: error: {error}", file=sys.stderr)
+    sys.exit(1)
+
+
+def validate_config():
+    """Check the config against its schema (filling defaults); InputError naming the key."""
+    try:
+        validate(config, schema="../schemas/config.schema.yaml")
+    except WorkflowError as error:
+        cause = error.__context__  # jsonschema's ValidationError, with the key's path
+        if not hasattr(cause, "absolute_path"):
+            raise
+        key = ".".join(map(str, cause.absolute_path)) or "(top level)"
+        raise InputError(
+            CONFIG_FILE,
+            f"key {key}: {cause.message}",
+            fix="see config/README.md for the key's values",
+        ) from None
+    size, window = config["bins"]["size"], config["bins"]["window"]
+    if window < size:
+        raise InputError(
+            CONFIG_FILE,
+            f"key bins.window: {window} < bins.size {size}",
+            fix="make the window at least the bin size",
+        )
+
+
+def check_split_chromosomes():
+    """Split chromosomes must be in the genome's .fai (when it exists) and not in two splits."""
+    test, valid = config["split"]["test"], config["split"]["valid"]
+    valid_chroms = [region.split(":")[0] for region in valid]
+    both = sorted(set(test) & set(valid_chroms))
+    if both:
+        raise InputError(
+            CONFIG_FILE,
+            f"key split.valid: {both[0]!r} is also a test chromosome (split.test)",
+            fix="take validation chromosomes or regions from training chromosomes",
+        )
+    # bundle mode may name no genome (the bundle is already split)
+    index = Path(f"{config.get('genome', '')}.fai")
+    if not config.get("genome") or not index.is_file():
+        return
+    names = {line.split("\t", 1)[0] for line in index.read_text().splitlines()}
+    for key, chroms in (("split.test", test), ("split.valid", valid_chroms)):
+        absent = [chrom for chrom in chroms if chrom not in names]
+        if absent:
+            raise InputError(
+                CONFIG_FILE,
+                f"key {key}: chromosome {absent[0]!r} is not in the genome ({index})",
+                fix="name chromosomes of the genome FASTA",
+            )
+
+
+try:
+    validate_config()
+except InputError as error:
+    stop(error)
 
 DATA_SOURCE = config.get("data", {}).get("source", "genome")
 if DATA_SOURCE == "deepsea_bundle":
-    # The label columns are the bundle's targets (checked by `seq2chrom import-bundle`); the
+    # The label columns are the bundle's tracks (checked by `seq2chrom import-bundle`); the
     # track sheet is not read.
     TRACKS_SHEET = config["data"].get("bundle_targets") or str(
         Path(workflow.current_basedir).parent
         / "seq2chrom/resources/deepsea_919_targets.tsv"
     )
-    tracks = pd.read_csv(TRACKS_SHEET, sep="\t", dtype=str, keep_default_na=False)
-    tracks = tracks.rename(columns={"track": "name"})
-    if "name" not in tracks:
-        raise ValueError(
-            f"{TRACKS_SHEET}: no column 'track' (fix: name the label columns)"
-        )
+    TABLE_KEY, NAME_COLUMN, COLUMNS = "data.bundle_targets", "track", TABLE_COLUMNS
 else:
     TRACKS_SHEET = config["tracks"]
-    tracks = pd.read_csv(
-        TRACKS_SHEET, sep="\t", dtype=str, comment=None, keep_default_na=False
-    )
-    for row in tracks.to_dict("records"):
-        validate(row, schema="../schemas/tracks.schema.yaml")
-_duplicated = tracks["name"][tracks["name"].duplicated()].tolist()
-if _duplicated:
-    raise ValueError(
-        f"{TRACKS_SHEET}: duplicate track names {_duplicated} (fix: make every name unique)"
-    )
-tracks = tracks.set_index("name", drop=False)
+    TABLE_KEY, NAME_COLUMN, COLUMNS = "tracks", "name", SHEET_COLUMNS
+try:
+    # the sheet's rows are checked as tracks.schema.yaml says, naming file, line and column
+    tracks = read_table(TRACKS_SHEET, COLUMNS, name_column=NAME_COLUMN, key=TABLE_KEY)
+    check_split_chromosomes()
+except InputError as error:
+    stop(error)
+tracks = tracks.rename(columns={NAME_COLUMN: "name"}).set_index("name", drop=False)
 
 TRACKS = tracks["name"].tolist()
 MODELS = list(config["models"])
-SPLITS = ["train", "valid", "test"]
 
 
 wildcard_constraints:
@@ -97,9 +155,12 @@ def check_track_files():
         path for path in tracks["path"] if "://" in path and not is_http_url(path)
     ]
     if unsupported:
-        raise ValueError(
-            f"{TRACKS_SHEET}: unsupported URL(s) {unsupported} "
-            "(fix: give http:// or https:// URLs, or download the files and give their paths)"
+        stop(
+            InputError(
+                TRACKS_SHEET,
+                f"unsupported URL(s) {unsupported}",
+                fix="give http:// or https:// URLs, or download the files and give their paths",
+            )
         )
     missing = [
         path
@@ -109,10 +170,37 @@ def check_track_files():
         and not any(rule.is_producer(path) for rule in workflow.rules)
     ]
     if missing:
-        raise ValueError(
-            f"{TRACKS_SHEET}: peak file(s) not found: {missing} "
-            "(fix: correct the path column of the track sheet)"
+        stop(
+            InputError(
+                TRACKS_SHEET,
+                f"peak file(s) not found: {missing}",
+                fix="correct the path column of the track sheet",
+            )
         )
+
+
+def check_input_paths():
+    """Stop at parse time when the genome or blacklist neither exists nor comes from a rule.
+
+    Otherwise a finished run whose config names a missing file would report "Nothing to be
+    done" (Snakemake takes the present results as up to date) and exit 0.
+    """
+    for key, path in (
+        ("genome", config["genome"]),
+        ("bins.blacklist", config["bins"].get("blacklist", "")),
+    ):
+        if (
+            path
+            and not Path(path).exists()
+            and not any(rule.is_producer(path) for rule in workflow.rules)
+        ):
+            stop(
+                InputError(
+                    CONFIG_FILE,
+                    f"key {key}: file {path!r} not found",
+                    fix=f"correct {key} (paths are relative to the run directory)",
+                )
+            )
 
 
 def final_outputs():
@@ -137,6 +225,8 @@ def final_outputs():
                 "comparison.png",
             ],
         )
+    targets += use_outputs()  # variants.smk
+    targets += ["results/report/summary.html"]
     targets += ["results/report/config.html"]
     if DATA_SOURCE != "deepsea_bundle":
         targets += ["results/report/tracks.html"]
@@ -197,17 +287,6 @@ def check_finetune_config():
 check_finetune_config()
 
 
-def train_mem_mb(wildcards):
-    """Memory of a training job: small presets fit in 4 GB, full ones need the data's buffers."""
-    return 4000 if config["models"][wildcards.model].get("preset") == "small" else 32000
-
-
-def train_runtime(wildcards, attempt):
-    """Minutes per attempt: a job killed at its time limit is retried with more time."""
-    small = config["models"][wildcards.model].get("preset") == "small"
-    return attempt * (60 if small else 2880)
-
-
 def init_from_inputs(wildcards):
     """The model a fine-tune starts from (model.keras, config.yaml), or none."""
     folder = init_from_dir(wildcards.model)
@@ -247,3 +326,30 @@ def base_model_config():
     if FINETUNE_MODEL:
         return f"results/finetune/{FINETUNE_MODEL}/base/config.yaml"
     return []
+
+
+# Resources of the model rules by the model's preset: `small` trains in minutes on a CPU in
+# 4 GB; `full` holds the data's shuffle buffers and trains for days. Runtime in minutes per
+# attempt: a job killed at its time limit is retried with more time.
+PRESET_RESOURCES = {
+    "train": {
+        "small": {"mem_mb": 4000, "runtime": 60},
+        "full": {"mem_mb": 32000, "runtime": 2880},
+    },
+    "motif_pwms": {
+        "small": {"mem_mb": 4000, "runtime": 30},
+        "full": {"mem_mb": 16000, "runtime": 240},
+    },
+}
+
+
+def preset_resource(step, resource):
+    """Input function for `resources:` of `step` (a key of PRESET_RESOURCES): `resource`
+    (mem_mb or runtime) for the preset of the job's {model}."""
+
+    def amount(wildcards, attempt):
+        preset = config["models"][wildcards.model].get("preset", "full")
+        value = PRESET_RESOURCES[step][preset][resource]
+        return value * attempt  # a retry after a timeout or out-of-memory asks for more
+
+    return amount

@@ -1,6 +1,7 @@
 # Data build: genome -> 200 bp bins -> labels per track -> label matrix -> one-hot split files.
 # Tracks given as http(s) URLs are downloaded by Snakemake's HTTP storage plugin and cached.
 check_track_files()
+check_input_paths()
 
 
 rule genome:
@@ -16,7 +17,7 @@ rule genome:
     conda:
         "../../envs/data.yaml"
     shell:
-        "seq2chrom genome --input {input} --output {output.fasta} 2> {log}"
+        "seq2chrom genome --input {input:q} --out {output.fasta:q} 2> {log:q}"
 
 
 rule tile:
@@ -36,9 +37,11 @@ rule tile:
         size=config["bins"]["size"],
         window=config["bins"]["window"],
         blacklist=config["bins"].get("blacklist", ""),
+        chromosomes=config["bins"]["chromosomes"],
     shell:
-        "seq2chrom tile --genome {input.fasta} --size {params.size} --window {params.window}"
-        " --blacklist={params.blacklist:q} --output {output} 2> {log}"
+        "seq2chrom tile --genome {input.fasta:q} --size {params.size:q} --window {params.window:q}"
+        " --blacklist={params.blacklist:q} --chromosomes={params.chromosomes:q}"
+        " --out {output:q} 2> {log:q}"
 
 
 rule fetch_track:
@@ -59,7 +62,7 @@ rule fetch_track:
         md5=track_md5,
     shell:
         "seq2chrom fetch-track --url {params.url:q} --download {input:q} --md5={params.md5:q}"
-        " --peaks {output.peaks} --record {output.record} 2> {log}"
+        " --out-peaks {output.peaks:q} --out-record {output.record:q} 2> {log:q}"
 
 
 rule label:
@@ -77,8 +80,8 @@ rule label:
     params:
         min_overlap=config["bins"]["min_overlap"],
     shell:
-        "seq2chrom label --bins {input.bins} --peaks {input.peaks}"
-        " --min-overlap {params.min_overlap} --output {output} 2> {log}"
+        "seq2chrom label --bins {input.bins:q} --peaks {input.peaks:q}"
+        " --min-overlap {params.min_overlap:q} --out {output:q} 2> {log:q}"
 
 
 rule assemble:
@@ -99,9 +102,10 @@ rule assemble:
         test=config["split"]["test"],
         valid=config["split"]["valid"],
     shell:
-        "seq2chrom assemble --bins {input.bins} --tracks {input.sheet} --labels {input.labels}"
-        " --select {params.select} --test {params.test:q} --valid {params.valid:q}"
-        " --output {output} 2> {log}"
+        "seq2chrom assemble --bins {input.bins:q} --tracks {input.sheet:q}"
+        " --labels {input.labels:q}"
+        " --select {params.select:q} --test {params.test:q} --valid {params.valid:q}"
+        " --out {output:q} 2> {log:q}"
 
 
 rule encode:
@@ -118,9 +122,15 @@ rule encode:
     conda:
         "../../envs/data.yaml"
     threads: 2
+    params:
+        # training samples are written in a seeded full permutation; valid/test in genome order
+        shuffle=lambda wildcards: (
+            ["--shuffle-seed", config["seed"]] if wildcards.split == "train" else []
+        ),
     shell:
-        "seq2chrom encode --genome {input.fasta} --labels {input.labels} --split {wildcards.split}"
-        " --threads {threads} --output {output} 2> {log}"
+        "seq2chrom encode --genome {input.fasta:q} --labels {input.labels:q}"
+        " --split {wildcards.split:q}"
+        " --threads {threads} {params.shuffle:q} --out {output:q} 2> {log:q}"
 
 
 rule data_summary:
@@ -140,5 +150,5 @@ rule data_summary:
     conda:
         "../../envs/data.yaml"
     shell:
-        "seq2chrom data-summary --labels {input} --tsv {output.tsv} --html {output.html}"
-        " 2> {log}"
+        "seq2chrom data-summary --labels {input:q} --out-table {output.tsv:q}"
+        " --out-html {output.html:q} 2> {log:q}"

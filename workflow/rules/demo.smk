@@ -1,5 +1,6 @@
 # Demo stage: the embedded demo data set (synthetic genome, peaks of every demo track with real
-# JASPAR motifs planted at their sites, and the motif truth), generated from config["seed"].
+# JASPAR motifs planted at their sites, and the motif truth), generated from config["seed"];
+# also a VCF of motif-destroying and control variants and a BED of regions for the use steps.
 from seq2chrom.demo import DEMO_TRACK_NAMES
 
 
@@ -8,6 +9,8 @@ rule demo:
         genome="resources/demo/genome.fa",
         peaks=expand("resources/demo/peaks/{track}.bed.gz", track=DEMO_TRACK_NAMES),
         truth="resources/demo/truth.tsv",
+        variants="resources/demo/variants.vcf.gz",
+        regions="resources/demo/regions.bed",
     log:
         "logs/demo/demo.log",
     benchmark:
@@ -18,4 +21,4 @@ rule demo:
         outdir=subpath(output.genome, parent=True),
         seed=config["seed"],
     shell:
-        "seq2chrom demo --outdir {params.outdir} --seed {params.seed} 2> {log}"
+        "seq2chrom demo --out-dir {params.outdir:q} --seed {params.seed:q} 2> {log:q}"

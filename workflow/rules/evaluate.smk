@@ -41,9 +41,9 @@ rule evaluate:
         min_positives=config["evaluate"]["min_positives"],
         outdir=subpath(output.metrics, parent=True),
     shell:
-        "seq2chrom evaluate --predictions {input.predictions} --data {input.data}"
-        " --min-positives {params.min_positives} --model {wildcards.model}"
-        " --threads {threads} --outdir {params.outdir} 2> {log}"
+        "seq2chrom evaluate --predictions {input.predictions:q} --data {input.data:q}"
+        " --min-positives {params.min_positives:q} --model {wildcards.model:q}"
+        " --threads {threads} --out-dir {params.outdir:q} 2> {log:q}"
 
 
 rule compare_models:
@@ -79,5 +79,5 @@ rule compare_models:
         models=MODELS,
         outdir=subpath(output.wins, parent=True),
     shell:
-        "seq2chrom compare-models --metrics {input.metrics} --models {params.models}"
-        " --outdir {params.outdir} 2> {log}"
+        "seq2chrom compare-models --metrics {input.metrics:q} --models {params.models:q}"
+        " --out-dir {params.outdir:q} 2> {log:q}"

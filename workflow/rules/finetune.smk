@@ -2,82 +2,61 @@
 # tracks as good as retraining from scratch, in a fraction of the epochs? A base model is
 # trained without the held-out tracks (the "old" model), then fine-tuned on all tracks with
 # --init-from (output layer widened, weights of known tracks copied by name); its per-track
-# validation AUROC is compared with the from-scratch model results/models/{model}.
-import json
+# test AUROC is compared with the from-scratch model results/models/{model}. The test split
+# scores them because the validation split chose each run's best epoch.
+#
+# The base model and the fine-tune are trained by rule train (train.smk) with other inputs,
+# outputs and parameters; the profiles give all three the same GPU resources by name.
 
 
-rule finetune_base:
+use rule train as finetune_base with:
     input:
         train="results/data/train.h5",
         valid="results/data/valid.h5",
     output:
-        model="results/finetune/{model}/base/model.keras",
-        history="results/finetune/{model}/base/history.tsv",
-        curve="results/finetune/{model}/base/training_curve.png",
-        config="results/finetune/{model}/base/config.yaml",
+        multiext(
+            "results/finetune/{model}/base/",
+            model="model.keras",
+            history="history.tsv",
+            curve="training_curve.png",
+            config="config.yaml",
+        ),
     log:
         "logs/finetune_base/{model}.log",
     benchmark:
         "benchmarks/finetune_base/{model}.tsv"
-    conda:
-        "../../envs/train.yaml"
-    threads: 8
-    resources:
-        gpu=1,
-        mem_mb=train_mem_mb,
-        runtime=train_runtime,
     params:
-        model_settings=lambda wc: json.dumps(config["models"][wc.model]),
-        train_settings=train_settings(),
-        holdout=",".join(FINETUNE.get("holdout", [])),
-        seed=config["seed"],
-        outdir=subpath(output.model, parent=True),
-    shell:
-        "seq2chrom train --model {wildcards.model} --train {input.train} --valid {input.valid}"
-        " --model-settings {params.model_settings:q} --train-settings {params.train_settings:q}"
-        " --exclude-tracks {params.holdout:q} --seed {params.seed} --outdir {params.outdir}"
-        " 2> {log}"
+        init_from="",
+        freeze_epochs=0,
+        exclude_tracks=",".join(FINETUNE.get("holdout", [])),
 
 
-rule finetune_tuned:
+use rule train as finetune_tuned with:
     input:
         train="results/data/train.h5",
         valid="results/data/valid.h5",
-        base="results/finetune/{model}/base/model.keras",
-        base_config="results/finetune/{model}/base/config.yaml",
+        init=multiext("results/finetune/{model}/base/", "model.keras", "config.yaml"),
     output:
-        model="results/finetune/{model}/tuned/model.keras",
-        history="results/finetune/{model}/tuned/history.tsv",
-        curve="results/finetune/{model}/tuned/training_curve.png",
-        config="results/finetune/{model}/tuned/config.yaml",
+        multiext(
+            "results/finetune/{model}/tuned/",
+            model="model.keras",
+            history="history.tsv",
+            curve="training_curve.png",
+            config="config.yaml",
+        ),
     log:
         "logs/finetune_tuned/{model}.log",
     benchmark:
         "benchmarks/finetune_tuned/{model}.tsv"
-    conda:
-        "../../envs/train.yaml"
-    threads: 8
-    resources:
-        gpu=1,
-        mem_mb=train_mem_mb,
-        runtime=train_runtime,
     params:
-        model_settings=lambda wc: json.dumps(config["models"][wc.model]),
         train_settings=finetune_settings(),
+        init_from=lambda wc, input: Path(input.init[0]).parent,
         freeze_epochs=FINETUNE.get("freeze_epochs", 0),
-        init_from=subpath(input.base, parent=True),
-        seed=config["seed"],
-        outdir=subpath(output.model, parent=True),
-    shell:
-        "seq2chrom train --model {wildcards.model} --train {input.train} --valid {input.valid}"
-        " --model-settings {params.model_settings:q} --train-settings {params.train_settings:q}"
-        " --init-from {params.init_from:q} --freeze-epochs {params.freeze_epochs}"
-        " --seed {params.seed} --outdir {params.outdir} 2> {log}"
 
 
 rule finetune_comparison:
     input:
-        valid="results/data/valid.h5",
+        data="results/data/test.h5",
         base=multiext(
             "results/finetune/{model}/base/",
             "model.keras",
@@ -108,7 +87,7 @@ rule finetune_comparison:
             caption="../report/finetune_per_track.rst",
             category="Fine-tuning",
             subcategory="{model}",
-            labels={"model": "{model}", "item": "validation AUROC per track"},
+            labels={"model": "{model}", "item": "test AUROC per track"},
         ),
         figure=report(
             "results/finetune/{model}/comparison.png",
@@ -133,8 +112,8 @@ rule finetune_comparison:
         base=lambda wc, input: Path(input.base[0]).parent,
         tuned=lambda wc, input: Path(input.tuned[0]).parent,
         scratch=lambda wc, input: Path(input.scratch[0]).parent,
-        outdir=subpath(output.table, parent=True),
+        out_dir=subpath(output.table, parent=True),
     shell:
-        "seq2chrom compare-finetune --valid {input.valid} --base {params.base}"
-        " --tuned {params.tuned} --scratch {params.scratch}"
-        " --min-positives {params.min_positives} --outdir {params.outdir} 2> {log}"
+        "seq2chrom compare-finetune --data {input.data:q} --base {params.base:q}"
+        " --tuned {params.tuned:q} --scratch {params.scratch:q}"
+        " --min-positives {params.min_positives:q} --out-dir {params.out_dir:q} 2> {log:q}"

@@ -25,11 +25,8 @@ rule motif_pwms:
     threads: 2
     resources:
         gpu=1,
-        mem_mb=lambda wc: (
-            4000 if config["models"][wc.model].get("preset") == "small" else 16000
-        ),
-        runtime=lambda wc, attempt: attempt
-        * (30 if config["models"][wc.model].get("preset") == "small" else 240),
+        mem_mb=preset_resource("motif_pwms", "mem_mb"),
+        runtime=preset_resource("motif_pwms", "runtime"),
     params:
         max_sequences=config["motifs"]["max_sequences"],
         activation_threshold=config["motifs"]["activation_threshold"],
@@ -37,12 +34,12 @@ rule motif_pwms:
         influence_sequences=config["motifs"]["influence_sequences"],
         seed=config["seed"],
     shell:
-        "seq2chrom filter-pwms --model {input.model} --data {input.data}"
-        " --max-sequences {params.max_sequences}"
-        " --activation-threshold {params.activation_threshold}"
-        " --min-sites {params.min_sites} --influence-sequences {params.influence_sequences}"
-        " --seed {params.seed} --threads {threads} --out-meme {output.meme}"
-        " --out-filters {output.filters} --out-influence {output.influence} 2> {log}"
+        "seq2chrom filter-pwms --model {input.model:q} --data {input.data:q}"
+        " --max-sequences {params.max_sequences:q}"
+        " --activation-threshold {params.activation_threshold:q}"
+        " --min-sites {params.min_sites:q} --influence-sequences {params.influence_sequences:q}"
+        " --seed {params.seed:q} --threads {threads} --out-meme {output.meme:q}"
+        " --out-filters {output.filters:q} --out-influence {output.influence:q} 2> {log:q}"
 
 
 rule motif_tomtom:
@@ -72,11 +69,11 @@ rule motif_tomtom:
         evalue=config["motifs"]["evalue"],
         min_overlap=config["motifs"]["min_overlap"],
     shell:
-        "seq2chrom tomtom --query {input.query} --jaspar-release {params.jaspar_release:q}"
+        "seq2chrom tomtom --query {input.query:q} --jaspar-release {params.jaspar_release:q}"
         " --jaspar-collection {params.jaspar_collection:q}"
         " --jaspar-tax-group {params.jaspar_tax_group:q} --meme-file={params.meme_file:q}"
-        " --evalue {params.evalue} --min-overlap {params.min_overlap} --threads {threads}"
-        " --out {output} 2> {log}"
+        " --evalue {params.evalue:q} --min-overlap {params.min_overlap:q} --threads {threads}"
+        " --out {output:q} 2> {log:q}"
 
 
 rule motif_logos:
@@ -109,7 +106,7 @@ rule motif_logos:
         "../../envs/motifs.yaml"
     threads: 2
     shell:
-        "seq2chrom logos --meme {input.meme} --filters {input.filters}"
-        " --tomtom {input.tomtom} --name {wildcards.model} --threads {threads}"
-        " --out-dir {output.logos} --out-summary {output.summary} --out-html {output.html}"
-        " 2> {log}"
+        "seq2chrom logos --meme {input.meme:q} --filters {input.filters:q}"
+        " --tomtom {input.tomtom:q} --name {wildcards.model:q} --threads {threads}"
+        " --out-dir {output.logos:q} --out-summary {output.summary:q} --out-html {output.html:q}"
+        " 2> {log:q}"

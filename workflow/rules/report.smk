@@ -5,6 +5,7 @@
 # the one job that reruns after any config change. (Captions are read only by
 # `snakemake --report`; editing one reruns no job.)
 import json
+import os
 from types import SimpleNamespace
 
 
@@ -29,7 +30,7 @@ rule config_html:
         config=json.dumps(config, sort_keys=False),
     shell:
         "seq2chrom config-html --config-json {params.config:q} --tracks={input.tracks:q}"
-        " --output {output} 2> {log}"
+        " --out {output:q} 2> {log:q}"
 
 
 if DATA_SOURCE != "deepsea_bundle":
@@ -59,7 +60,51 @@ if DATA_SOURCE != "deepsea_bundle":
         params:
             models=MODELS,
         shell:
-            "seq2chrom tracks-table --tracks {input.sheet} --summary {input.summary}"
-            " --peaks {input.peaks} --metrics {input.metrics} --models {params.models}"
-            " --base-config={input.base_config:q} --tsv {output.tsv} --html {output.html}"
-            " 2> {log}"
+            "seq2chrom tracks-table --tracks {input.sheet:q} --summary {input.summary:q}"
+            " --peaks {input.peaks:q} --metrics {input.metrics:q} --models {params.models:q}"
+            " --base-config={input.base_config:q} --out-table {output.tsv:q}"
+            " --out-html {output.html:q} 2> {log:q}"
+
+
+# The Summary opens the report: its caption is written by the rule (the headline numbers, each
+# a link to its detailed item), so the caption path is the output in the working directory.
+# The landing page (report/workflow.rst) shows the same caption first.
+SUMMARY_CAPTION = os.path.abspath("results/report/summary.rst")
+
+
+rule report_summary:
+    input:
+        evaluation=expand("results/eval/{model}/summary.tsv", model=MODELS),
+        motifs=expand("results/motifs/{model}/summary.tsv", model=MODELS),
+        variants=expand(
+            "results/variants/{model}/{vcf}.top.tsv",
+            model=VARIANT_MODELS,
+            vcf=list(VCFS),
+        ),
+    output:
+        tsv="results/report/summary.tsv",
+        html=report(
+            "results/report/summary.html",
+            caption=SUMMARY_CAPTION,
+            category="Summary",
+            labels={"item": "headline numbers of every model"},
+        ),
+        rst="results/report/summary.rst",
+    log:
+        "logs/report_summary/summary.log",
+    benchmark:
+        "benchmarks/report_summary/summary.tsv"
+    conda:
+        "../../envs/evaluate.yaml"
+    params:
+        models=MODELS,
+        presets=json.dumps(
+            {
+                name: settings.get("preset", "full")
+                for name, settings in config["models"].items()
+            }
+        ),
+    shell:
+        "seq2chrom report-summary --models {params.models:q} --presets {params.presets:q}"
+        " --eval {input.evaluation:q} --motifs {input.motifs:q} --variants {input.variants:q}"
+        " --out-table {output.tsv:q} --out-html {output.html:q} --out-rst {output.rst:q} 2> {log:q}"

@@ -10,6 +10,10 @@
 # Fine-tuning: with train.init_from set, every model starts from the trained model in that
 # folder ({model} in it is replaced by the model name); its model.keras and config.yaml are
 # inputs, so retraining it reruns the fine-tune.
+#
+# The fine-tuning comparison's two trainings (finetune.smk) are this rule with other inputs,
+# outputs and parameters (`use rule train as ...`), so all three share one command and one set
+# of resources.
 import json
 
 
@@ -44,20 +48,26 @@ rule train:
     threads: 8
     resources:
         gpu=1,
-        mem_mb=train_mem_mb,
-        runtime=train_runtime,
+        mem_mb=preset_resource("train", "mem_mb"),
+        runtime=preset_resource("train", "runtime"),
+        # node-local folder the job copies the split files to; a profile sets it together with
+        # the request for that disk (profiles/biowulf: /lscratch/$SLURM_JOB_ID)
+        scratch="",
     params:
         model_settings=lambda wc: json.dumps(config["models"][wc.model]),
         train_settings=train_settings(),
         init_from=lambda wc: init_from_dir(wc.model),
         freeze_epochs=config["train"].get("freeze_epochs", 0),
+        exclude_tracks="",
         seed=config["seed"],
-        outdir=subpath(output.model, parent=True),
+        out_dir=subpath(output.model, parent=True),
     shell:
-        "seq2chrom train --model {wildcards.model} --train {input.train} --valid {input.valid}"
+        "seq2chrom train --model {wildcards.model:q} --train {input.train:q}"
+        " --valid {input.valid:q}"
         " --model-settings {params.model_settings:q} --train-settings {params.train_settings:q}"
-        " --init-from={params.init_from:q} --freeze-epochs {params.freeze_epochs}"
-        " --seed {params.seed} --outdir {params.outdir} 2> {log}"
+        " --init-from={params.init_from:q} --freeze-epochs {params.freeze_epochs:q}"
+        " --exclude-tracks={params.exclude_tracks:q} --seed {params.seed:q}"
+        " --scratch={resources.scratch:q} --out-dir {params.out_dir:q} 2> {log:q}"
 
 
 rule predict:
@@ -78,6 +88,8 @@ rule predict:
         gpu=1,
         mem_mb=8000,
         runtime=lambda wc, attempt: 240 * attempt,
+    params:
+        device=config["train"]["device"],
     shell:
-        "seq2chrom predict --model {input.model} --data {input.data}"
-        " --out {output.predictions} 2> {log}"
+        "seq2chrom predict --model {input.model:q} --data {input.data:q}"
+        " --device {params.device:q} --out {output.predictions:q} 2> {log:q}"

@@ -20,7 +20,12 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = "".join(path.suffixes)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{suffix}")
-    _remove(tmp)
+    # One job writes a given output, so any other temporary of `path` was left by a killed
+    # run (SIGKILL skips the cleanup below): remove it rather than let temporaries pile up.
+    prefix = f".{path.name}.tmp"
+    for stale in path.parent.iterdir():
+        if stale.name.startswith(prefix) and stale.name.endswith(suffix):
+            _remove(stale)
     try:
         yield tmp
         if path.is_dir() and tmp.is_dir():

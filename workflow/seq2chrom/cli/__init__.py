@@ -6,6 +6,16 @@ pandas) lazily, and a known subcommand registers only its own module (COMMANDS),
 start-up does not pay for the other steps' imports: the data build runs one short-lived
 `seq2chrom label` per track. `seq2chrom --help`, and a subcommand missing from COMMANDS,
 register every module.
+
+Output options: `--out` for a command's one output file, `--out-dir` for an output folder,
+`--out-<kind>` (`--out-table`, `--out-html`, ...) when a command writes several files.
+
+Exit codes:
+  0  done
+  1  InputError: bad input (a file, a setting); one line names it and the fix
+  2  usage error: unknown subcommand or option, a missing or malformed argument (argparse)
+  3  TrainingError: training diverged (loss NaN or infinite); no model was written
+Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -16,7 +26,10 @@ import logging
 import sys
 
 from seq2chrom import __version__
-from seq2chrom.errors import InputError
+from seq2chrom.errors import InputError, TrainingError
+
+EXIT_INPUT = 1
+EXIT_TRAINING = 3
 
 STEP_MODULES = [
     "seq2chrom.cli.demo",
@@ -25,8 +38,11 @@ STEP_MODULES = [
     "seq2chrom.cli.train",
     "seq2chrom.cli.evaluate",
     "seq2chrom.cli.motifs",
+    "seq2chrom.cli.variants",
     "seq2chrom.cli.report",
+    "seq2chrom.cli.summary",
     "seq2chrom.cli.cluster",
+    "seq2chrom.cli.init_config",
 ]
 
 # subcommand -> the module that registers it (tests/unit/test_cli.py checks it is complete)
@@ -50,10 +66,16 @@ COMMANDS = {
     "filter-pwms": "seq2chrom.cli.motifs",
     "tomtom": "seq2chrom.cli.motifs",
     "logos": "seq2chrom.cli.motifs",
-    "table-html": "seq2chrom.cli.report",
+    "score-variants": "seq2chrom.cli.variants",
+    "predict-region": "seq2chrom.cli.variants",
+    "mutagenesis": "seq2chrom.cli.variants",
+    "mutagenesis-regions": "seq2chrom.cli.variants",
+    "variant-report": "seq2chrom.cli.variants",
+    "report-summary": "seq2chrom.cli.summary",
     "config-html": "seq2chrom.cli.report",
     "tracks-table": "seq2chrom.cli.report",
     "install-profile": "seq2chrom.cli.cluster",
+    "init-config": "seq2chrom.cli.init_config",
 }
 
 
@@ -81,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except InputError as error:
         print(f"seq2chrom {args.command}: error: {error}", file=sys.stderr)
-        return 1
+        return EXIT_INPUT
+    except TrainingError as error:
+        print(f"seq2chrom {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_TRAINING
     return 0
 
 

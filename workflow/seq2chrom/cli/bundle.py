@@ -13,15 +13,17 @@ log = logging.getLogger("seq2chrom.bundle")
 
 
 def register(subparsers) -> None:
+    from seq2chrom.splitfile import SPLITS
+
     convert = subparsers.add_parser(
         "import-bundle", help="convert one file of the DeepSEA bundle -> {split}.h5"
     )
-    convert.add_argument("--split", required=True, choices=["train", "valid", "test"])
+    convert.add_argument("--split", required=True, choices=SPLITS)
     convert.add_argument(
         "--bundle-dir", required=True, help="folder with train.mat, valid.mat and test.mat"
     )
     convert.add_argument(
-        "--targets", default="", help="target table TSV (default: published 919 targets)"
+        "--tracks", default="", help="track table TSV (default: the published 919 tracks)"
     )
     convert.add_argument("--threads", type=int, default=1, help="compression threads")
     convert.add_argument("--out", required=True, help="{split}.h5 to write")
@@ -33,8 +35,8 @@ def register(subparsers) -> None:
     summary.add_argument("--train", required=True, help="train.h5")
     summary.add_argument("--valid", required=True, help="valid.h5")
     summary.add_argument("--test", required=True, help="test.h5")
-    summary.add_argument("--tsv", required=True, help="summary.tsv to write")
-    summary.add_argument("--html", required=True, help="summary.html to write")
+    summary.add_argument("--out-table", required=True, help="summary.tsv to write")
+    summary.add_argument("--out-html", required=True, help="summary.html to write")
     summary.set_defaults(func=run_bundle_summary)
 
     published = subparsers.add_parser(
@@ -42,7 +44,7 @@ def register(subparsers) -> None:
     )
     published.add_argument("--metrics", required=True, help="results/eval/{model}/metrics.tsv")
     published.add_argument("--model", required=True, help="model name (labels)")
-    published.add_argument("--out-tsv", required=True, help="per-class comparison TSV")
+    published.add_argument("--out-classes", required=True, help="per-class comparison TSV")
     published.add_argument("--out-tracks", required=True, help="per-track comparison TSV")
     published.add_argument("--out-html", required=True, help="HTML page with both tables")
     published.add_argument("--out-png", required=True, help="AUROC scatter plot")
@@ -50,25 +52,23 @@ def register(subparsers) -> None:
 
 
 def run_import_bundle(args: argparse.Namespace) -> None:
-    from seq2chrom.data.bundle import BUNDLE_FILES, convert_split, read_targets
+    from seq2chrom.data.bundle import BUNDLE_FILES, convert_split, read_track_table
 
-    targets = read_targets(args.targets or None)
+    tracks = read_track_table(args.tracks or None)
     source = Path(args.bundle_dir) / BUNDLE_FILES[args.split]
     with atomic_output(args.out) as path:
-        n = convert_split(source, args.split, targets, path, threads=args.threads)
-    log.info("wrote %s: %d samples, %d tracks", args.out, n, len(targets))
+        n = convert_split(source, args.split, tracks, path, threads=args.threads)
+    log.info("wrote %s: %d samples, %d tracks", args.out, n, len(tracks))
 
 
 def run_bundle_summary(args: argparse.Namespace) -> None:
     from seq2chrom.data.bundle import summarize_splits
-    from seq2chrom.data.summary import summary_html
+    from seq2chrom.data.summary import write_summary
 
     table = summarize_splits({"train": args.train, "valid": args.valid, "test": args.test})
-    with atomic_output(args.tsv) as tsv, atomic_output(args.html) as html:
-        table.to_csv(tsv, sep="\t", index=False)
-        html.write_text(
-            summary_html(table, title="seq2chrom data summary (DeepSEA bundle)"), encoding="utf-8"
-        )
+    write_summary(
+        table, args.out_table, args.out_html, title="seq2chrom data summary (DeepSEA bundle)"
+    )
 
 
 def run_published_comparison(args: argparse.Namespace) -> None:
@@ -83,7 +83,7 @@ def run_published_comparison(args: argparse.Namespace) -> None:
     tracks = compare_with_published(read_metrics(args.metrics))
     classes = class_comparison(tracks)
     with (
-        atomic_output(args.out_tsv) as tsv,
+        atomic_output(args.out_classes) as tsv,
         atomic_output(args.out_tracks) as per_track,
         atomic_output(args.out_html) as html,
         atomic_output(args.out_png) as png,

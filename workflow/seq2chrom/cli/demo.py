@@ -19,10 +19,12 @@ def register(subparsers) -> None:
         help="generate the demo genome, peaks of every demo track and the motif truth",
         description=(
             "Write OUTDIR/genome.fa, OUTDIR/peaks/{track}.bed.gz for every demo track and "
-            "OUTDIR/truth.tsv (track, assay, cell_type, motif_ids, motif_names)."
+            "OUTDIR/truth.tsv (track, assay, cell_type, motif_ids, motif_names), "
+            "OUTDIR/variants.vcf.gz (motif-destroying and control variants) and "
+            "OUTDIR/regions.bed (regions for prediction tracks)."
         ),
     )
-    demo.add_argument("--outdir", required=True, type=Path, help="e.g. resources/demo")
+    demo.add_argument("--out-dir", required=True, type=Path, help="e.g. resources/demo")
     demo.add_argument("--seed", required=True, type=int, help="same seed, same bytes")
     demo.set_defaults(func=run_demo)
 
@@ -38,6 +40,29 @@ def write_gzip(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+def variants_vcf(demo, seed: int) -> str:
+    """The demo VCF (seq2chrom.demo.variants), from its own random stream of `seed`."""
+    import numpy as np
+
+    from seq2chrom.demo.genome import chrom_offsets
+    from seq2chrom.demo.motifs import load_factor_motifs
+    from seq2chrom.demo.variants import demo_variants, vcf_text
+
+    seq = np.concatenate(list(demo.genome.values()))
+    rng = np.random.default_rng([seed, 16])
+    chroms = list(demo.genome)
+    table = demo_variants(seq, chrom_offsets(), chroms, demo.sites, load_factor_motifs(), rng)
+    return vcf_text(table)
+
+
+def regions_bed(demo):
+    """The demo regions for prediction tracks (seq2chrom.demo.variants.demo_regions)."""
+    from seq2chrom.demo.genome import chrom_offsets
+    from seq2chrom.demo.variants import demo_regions
+
+    return demo_regions(chrom_offsets(), list(demo.genome), demo.sites)
+
+
 def run_demo(args: argparse.Namespace) -> None:
     from seq2chrom.demo.build import build_demo
     from seq2chrom.demo.genome import to_fasta
@@ -45,13 +70,16 @@ def run_demo(args: argparse.Namespace) -> None:
 
     started = time.perf_counter()
     demo = build_demo(args.seed)
-    with atomic_output(args.outdir / "genome.fa") as tmp:
+    with atomic_output(args.out_dir / "genome.fa") as tmp:
         tmp.write_bytes(to_fasta(demo.genome))
     for track, table in demo.peaks.items():
-        write_gzip(args.outdir / "peaks" / f"{track}.bed.gz", to_bed_text(table).encode())
+        write_gzip(args.out_dir / "peaks" / f"{track}.bed.gz", to_bed_text(table).encode())
         log.info("%s: %d peaks", track, len(table))
-    with atomic_output(args.outdir / "truth.tsv") as tmp:
+    with atomic_output(args.out_dir / "truth.tsv") as tmp:
         demo.truth.to_csv(tmp, sep="\t", index=False, lineterminator="\n")
+    write_gzip(args.out_dir / "variants.vcf.gz", variants_vcf(demo, args.seed).encode())
+    with atomic_output(args.out_dir / "regions.bed") as tmp:
+        regions_bed(demo).to_csv(tmp, sep="\t", header=False, index=False)
     size = sum(len(seq) for seq in demo.genome.values())
     log.info(
         "demo (seed %d): %d chromosomes, %d bp, %d tracks in %s (%.1f s)",
@@ -59,6 +87,6 @@ def run_demo(args: argparse.Namespace) -> None:
         len(demo.genome),
         size,
         len(demo.peaks),
-        args.outdir,
+        args.out_dir,
         time.perf_counter() - started,
     )

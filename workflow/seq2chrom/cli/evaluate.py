@@ -22,26 +22,26 @@ def register(subparsers) -> None:
     evaluate = subparsers.add_parser(
         "evaluate",
         help="per-track AUROC/AUPRC of one model's test predictions, tables and curves",
-        description="Write metrics.tsv/.html, summary.tsv/.html and curves.png to --outdir.",
+        description="Write metrics.tsv/.html, summary.tsv/.html and curves.png to --out-dir.",
     )
     evaluate.add_argument("--predictions", required=True, type=Path, help="predictions test.h5")
     evaluate.add_argument("--data", required=True, type=Path, help="data test.h5 (labels)")
     evaluate.add_argument("--min-positives", required=True, type=int, metavar="N")
-    evaluate.add_argument("--outdir", required=True, type=Path)
-    evaluate.add_argument("--model", help="model name for titles (default: the outdir name)")
+    evaluate.add_argument("--out-dir", required=True, type=Path)
+    evaluate.add_argument("--model", help="model name for titles (default: the --out-dir name)")
     evaluate.add_argument("--threads", type=int, default=None, help="default: all usable cores")
     evaluate.set_defaults(func=run_evaluate)
 
     compare = subparsers.add_parser(
         "compare-models",
         help="per-track comparison of several models' metrics: wins table and scatter plots",
-        description="Write wins.tsv/.html, auroc_scatter.png and auprc_scatter.png to --outdir.",
+        description="Write wins.tsv/.html, auroc_scatter.png and auprc_scatter.png to --out-dir.",
     )
     compare.add_argument("--metrics", required=True, nargs="+", type=Path, help="metrics.tsv files")
     compare.add_argument(
         "--models", nargs="+", help="model names, one per --metrics (default: parent folder names)"
     )
-    compare.add_argument("--outdir", required=True, type=Path)
+    compare.add_argument("--out-dir", required=True, type=Path)
     compare.set_defaults(func=run_compare_models)
 
 
@@ -55,10 +55,11 @@ def read_evaluation_inputs(
     y_true : (N, T) uint8; y_score : (N, T) float32;
     tracks : T rows with columns track, assay, cell_type (data file order)
     """
-    data = _read_h5(data_path, ["y", "tracks", "assays", "cell_types"])
-    predictions = _read_h5(predictions_path, ["y_pred", "tracks"])
-    y_true, y_score = data["y"], predictions["y_pred"]
-    data_tracks, predicted_tracks = list(data["tracks"]), list(predictions["tracks"])
+    from seq2chrom.splitfile import read_labels, read_predictions
+
+    y_true, columns = read_labels(data_path)
+    y_score, predicted_tracks, *_ = read_predictions(predictions_path)
+    data_tracks = columns.tracks
     if predicted_tracks != data_tracks:
         raise InputError(
             predictions_path,
@@ -80,7 +81,7 @@ def read_evaluation_inputs(
     if not np.issubdtype(y_score.dtype, np.floating):
         raise InputError(predictions_path, f"y_pred has dtype {y_score.dtype}, expected float")
     tracks = pd.DataFrame(
-        {"track": data_tracks, "assay": data["assays"], "cell_type": data["cell_types"]}
+        {"track": data_tracks, "assay": columns.assays, "cell_type": columns.cell_types}
     )
     return y_true, y_score, tracks
 
@@ -93,7 +94,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
 
     if args.min_positives < 1:
         raise InputError("--min-positives", f"must be at least 1, got {args.min_positives}")
-    model = args.model or args.outdir.name
+    model = args.model or args.out_dir.name
     started = time.perf_counter()
     y_true, y_score, tracks = read_evaluation_inputs(args.predictions, args.data)
     log.info("read %d samples x %d tracks in %.1f s", *y_true.shape, time.perf_counter() - started)
@@ -108,7 +109,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
     log.info("metrics and curves in %.1f s", time.perf_counter() - started)
     summary = class_summary(metrics)
 
-    outdir = args.outdir
+    outdir = args.out_dir
     note = (
         f"{model} on the test split ({y_true.shape[0]:,} samples). Tracks with fewer than "
         f"{args.min_positives} positives have no AUROC/AUPRC (status too_few_positives)."
@@ -162,7 +163,7 @@ def run_compare_models(args: argparse.Namespace) -> None:
                 )
         metrics_by_model[model] = table
     wins = wins_table(metrics_by_model)
-    outdir = args.outdir
+    outdir = args.out_dir
     _write_tsv(wins, outdir / "wins.tsv")
     note = (
         "Tracks each model wins (strictly higher value), per metric and assay class; "
@@ -186,29 +187,6 @@ def _read_metrics(path: Path) -> pd.DataFrame:
     if missing:
         raise InputError(path, f"missing columns {sorted(missing)}", line=1)
     return table
-
-
-def _read_h5(path: Path, names: list[str]) -> dict[str, np.ndarray]:
-    import h5py
-
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as error:
-        raise InputError(path, f"not a readable HDF5 file ({error})") from None
-    with handle:
-        missing = [name for name in names if name not in handle]
-        if missing:
-            raise InputError(path, f"missing datasets {missing} (has {sorted(handle)})")
-        out = {}
-        for name in names:
-            dataset = handle[name]
-            if dataset.dtype.kind in "OSU":
-                out[name] = np.asarray(dataset.asstr()[:], dtype=object)
-            else:
-                out[name] = dataset[()]
-    return out
 
 
 def _first_difference(found: list[str], expected: list[str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -17,26 +18,32 @@ log = logging.getLogger("seq2chrom.motifs")
 
 
 def register(subparsers) -> None:
+    from seq2chrom.config import default
+
+    def motifs(key: str):
+        return default("motifs", key)  # the config schema is the one source of defaults
+
     pwms = subparsers.add_parser(
         "filter-pwms",
         help="first-layer (conv1) filters of a trained model -> PWMs, sites, influence",
         description="Scans test sequences (positives of any track) with conv1 on both strands; "
-        "each sequence's best window above THRESHOLD x the filter maximum is a site.",
+        "every window above THRESHOLD x the filter's maximum over all sequences is a site "
+        "(Basset, DanQ). Influence: the filter's output held at its mean activation (Basset).",
     )
     pwms.add_argument(
         "--model", required=True, type=Path, help="results/models/{model}/model.keras"
     )
     pwms.add_argument("--data", required=True, type=Path, help="results/data/test.h5")
-    pwms.add_argument("--max-sequences", type=int, default=5000)
-    pwms.add_argument("--activation-threshold", type=float, default=0.5)
-    pwms.add_argument("--min-sites", type=int, default=10)
+    pwms.add_argument("--max-sequences", type=int, default=motifs("max_sequences"))
+    pwms.add_argument("--activation-threshold", type=float, default=motifs("activation_threshold"))
+    pwms.add_argument("--min-sites", type=int, default=motifs("min_sites"))
     pwms.add_argument(
         "--influence-sequences",
         type=int,
-        default=500,
+        default=motifs("influence_sequences"),
         help="sequences used to measure each filter's influence (0: skip)",
     )
-    pwms.add_argument("--seed", type=int, default=1)
+    pwms.add_argument("--seed", type=int, default=default("seed"))
     pwms.add_argument("--threads", type=int, default=1)
     pwms.add_argument("--out-meme", required=True, type=Path, help="filters.meme")
     pwms.add_argument("--out-filters", required=True, type=Path, help="filters.tsv")
@@ -45,17 +52,16 @@ def register(subparsers) -> None:
 
     tomtom = subparsers.add_parser(
         "tomtom",
-        help="compare PWMs with JASPAR (or a MEME file): Tomtom p-values, Pearson column score",
+        help="compare PWMs with JASPAR (or a MEME file) as MEME's tomtom -dist pearson",
     )
     tomtom.add_argument("--query", required=True, type=Path, help="filters.meme")
-    tomtom.add_argument("--jaspar-release", default="JASPAR2024")
-    tomtom.add_argument("--jaspar-collection", default="CORE")
-    tomtom.add_argument("--jaspar-tax-group", default="vertebrates")
+    for key in ("jaspar_release", "jaspar_collection", "jaspar_tax_group"):
+        tomtom.add_argument("--" + key.replace("_", "-"), default=motifs(key))
     tomtom.add_argument(
         "--meme-file", default="", help="MEME motif file used instead of JASPAR (empty: JASPAR)"
     )
-    tomtom.add_argument("--evalue", type=float, default=0.01)
-    tomtom.add_argument("--min-overlap", type=int, default=5)
+    tomtom.add_argument("--evalue", type=float, default=motifs("evalue"))
+    tomtom.add_argument("--min-overlap", type=int, default=motifs("min_overlap"))
     tomtom.add_argument("--threads", type=int, default=1)
     tomtom.add_argument("--out", required=True, type=Path, help="tomtom.tsv")
     tomtom.set_defaults(func=run_tomtom)
@@ -75,60 +81,36 @@ def register(subparsers) -> None:
 
 
 def _limit_threads(threads: int) -> None:
-    os.environ.setdefault("NUMBA_NUM_THREADS", str(max(1, threads)))
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, threads)))
+    """Use at most `threads` cores for numba's and OpenMP's pools.
 
+    Numba re-reads NUMBA_NUM_THREADS at every compilation and fails once its pool runs with
+    another size, so the variable is set only before numba is imported (a fresh `seq2chrom`
+    process); a caller that already runs numba (tests, notebooks) is limited at run time.
+    """
+    threads = max(1, threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    if "numba" not in sys.modules:
+        os.environ.setdefault("NUMBA_NUM_THREADS", str(threads))
+        return
+    import numba
 
-def sample_positive_codes(path: Path, max_sequences: int, seed: int) -> tuple[np.ndarray, list]:
-    """Base codes ``(n, L)`` uint8 of up to `max_sequences` test sequences positive for any
-    track (a seeded random sample, in file order), and the track names."""
-    import h5py
-
-    from seq2chrom.motifs.pwms import one_hot_to_codes
-
-    if not path.exists():
-        raise InputError(path, "test data not found", fix="run the data step first")
-    with h5py.File(path, "r") as h5:
-        for key in ("x", "y", "tracks"):
-            if key not in h5:
-                raise InputError(path, f"dataset {key!r} missing", fix="rebuild the data")
-        x, y = h5["x"], h5["y"]
-        tracks = list(h5["tracks"].asstr()[:])
-        step = 8192  # rows per block read: bounded memory for large test sets
-        positive = np.concatenate(
-            [
-                start + np.flatnonzero(np.asarray(y[start : start + step]).any(axis=1))
-                for start in range(0, len(y), step)
-            ]
-            or [np.zeros(0, dtype=np.int64)]
-        )
-        if not len(positive):
-            raise InputError(path, "no sequence is positive for any track")
-        rng = np.random.default_rng(seed)
-        chosen = np.sort(rng.choice(positive, min(max_sequences, len(positive)), replace=False))
-        codes = np.empty((len(chosen), x.shape[1]), dtype=np.uint8)
-        done = 0
-        for start in range(0, len(x), step):
-            rows = chosen[(chosen >= start) & (chosen < start + step)]
-            if len(rows):
-                block = np.asarray(x[int(rows[0]) : int(rows[-1]) + 1])
-                codes[done : done + len(rows)] = one_hot_to_codes(block[rows - rows[0]])
-                done += len(rows)
-    return codes, tracks
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
 def run_filter_pwms(args: argparse.Namespace) -> None:
     _limit_threads(args.threads)
-    import keras
     import pandas as pd
 
+    from seq2chrom.models import loading
     from seq2chrom.motifs.meme import Motif, write_meme
     from seq2chrom.motifs.pwms import codes_to_one_hot, filter_influence, filter_pwms
+    from seq2chrom.motifs.summary import filters_table
+    from seq2chrom.training.batches import sample_positive_codes
     from seq2chrom.training.model_tracks import check_model_tracks
 
     if not args.model.exists():
         raise InputError(args.model, "model not found", fix="train the model first")
-    model = keras.models.load_model(args.model, compile=False)
+    model = loading.load_model(args.model)
     try:
         conv = model.get_layer("conv1")
     except ValueError:
@@ -154,7 +136,6 @@ def run_filter_pwms(args: argparse.Namespace) -> None:
         args.min_sites,
     )
     n_filters = kernel.shape[2]
-    names = [f"filter{i}" for i in range(n_filters)]
     if args.influence_sequences > 0:
         started = time.perf_counter()
         sample = codes_to_one_hot(codes[: args.influence_sequences])
@@ -162,26 +143,12 @@ def run_filter_pwms(args: argparse.Namespace) -> None:
         log.info("influence of %d filters in %.1f s", n_filters, time.perf_counter() - started)
     else:
         influence = np.full((n_filters, len(tracks)), np.nan, dtype=np.float32)
-    status = np.where(
-        result.passed, "written", np.where(result.max_activation > 0, "too_few_sites", "inactive")
-    )
-    top = np.nanargmax(np.nan_to_num(influence, nan=-1.0), axis=1)
-    filters = pd.DataFrame(
-        {
-            "filter": names,
-            "n_sites": result.n_sites,
-            "information": np.round(result.information, 4),
-            "max_activation": result.max_activation,
-            "status": status,
-            "influence": influence.mean(axis=1),
-            "top_track": [tracks[i] for i in top],
-            "top_track_influence": influence[np.arange(n_filters), top],
-        }
-    )
+    filters = filters_table(result, influence, tracks)
     for reason in ("too_few_sites", "inactive"):
         skipped = filters.loc[filters["status"] == reason, "filter"].tolist()
         if skipped:
             log.info("%d filters not written (%s): %s", len(skipped), reason, " ".join(skipped))
+    names = filters["filter"].tolist()
     motifs = [
         Motif(names[i], result.pwm[i], nsites=int(result.n_sites[i]))
         for i in np.flatnonzero(result.passed)
@@ -199,7 +166,7 @@ def run_filter_pwms(args: argparse.Namespace) -> None:
 def run_tomtom(args: argparse.Namespace) -> None:
     _limit_threads(args.threads)
     from seq2chrom.motifs.jaspar import load_jaspar
-    from seq2chrom.motifs.meme import read_meme
+    from seq2chrom.motifs.meme import read_background, read_meme
     from seq2chrom.motifs.tomtom import match_table
 
     if not args.query.exists():
@@ -222,16 +189,21 @@ def run_tomtom(args: argparse.Namespace) -> None:
         source = f"{args.jaspar_release} {args.jaspar_collection} {args.jaspar_tax_group}"
     started = time.perf_counter()
     table = match_table(
-        queries, targets, evalue=args.evalue, min_overlap=args.min_overlap, threads=args.threads
+        queries,
+        targets,
+        evalue=args.evalue,
+        min_overlap=args.min_overlap,
+        background=read_background(args.query),
+        threads=args.threads,
     )
     log.info(
-        "%d queries vs %d targets (%s) in %.1f s: %d matches, %d filters annotated at E < %g",
+        "%d queries vs %d targets (%s) in %.1f s: %d matches, %d filters annotated at E <= %g",
         len(queries),
         len(targets),
         source,
         time.perf_counter() - started,
         len(table),
-        table["filter"].nunique(),
+        table["Query_ID"].nunique(),
         args.evalue,
     )
     with atomic_output(args.out) as tmp:

@@ -1,4 +1,4 @@
-"""CLI subcommands of the report stage: `seq2chrom table-html`, `config-html` and `tracks-table`.
+"""CLI subcommands of the report stage: `seq2chrom config-html` and `tracks-table`.
 
 pandas is imported inside the handlers, so that `seq2chrom <step>` starts fast.
 """
@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from seq2chrom import __version__
 from seq2chrom.errors import InputError
 from seq2chrom.io import atomic_output
 
@@ -18,17 +19,6 @@ if TYPE_CHECKING:
 
 
 def register(subparsers) -> None:
-    table = subparsers.add_parser(
-        "table-html",
-        help="render a TSV file as a standalone styled HTML table for the report",
-        description="Render a TSV file as a standalone styled HTML table for the report.",
-    )
-    table.add_argument("tsv", type=Path)
-    table.add_argument("html", type=Path)
-    table.add_argument("--title", default="", help="heading above the table")
-    table.add_argument("--note", default="", help="one paragraph under the heading")
-    table.set_defaults(func=run_table_html)
-
     config = subparsers.add_parser(
         "config-html",
         help="render the effective workflow config and the tracks sheet as HTML tables",
@@ -36,7 +26,7 @@ def register(subparsers) -> None:
     )
     config.add_argument("--config-json", required=True, help="the config as a JSON string")
     config.add_argument("--tracks", default="", help="tracks sheet (TSV); empty: settings only")
-    config.add_argument("--output", required=True, type=Path)
+    config.add_argument("--out", required=True, type=Path, help="config.html to write")
     config.set_defaults(func=run_config_html)
 
     tracks = subparsers.add_parser(
@@ -64,8 +54,8 @@ def register(subparsers) -> None:
         default="",
         help="config.yaml of the base model (its `tracks` list); empty: no base model",
     )
-    tracks.add_argument("--tsv", required=True, type=Path, help="tracks.tsv to write")
-    tracks.add_argument("--html", required=True, type=Path, help="tracks.html to write")
+    tracks.add_argument("--out-table", required=True, type=Path, help="tracks.tsv to write")
+    tracks.add_argument("--out-html", required=True, type=Path, help="tracks.html to write")
     tracks.set_defaults(func=run_tracks_table)
 
 
@@ -90,21 +80,6 @@ def flatten_config(config: dict, prefix: str = "") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "value"])
 
 
-def run_table_html(args: argparse.Namespace) -> None:
-    import pandas as pd
-
-    from seq2chrom.report.tables import read_tsv, table_html
-
-    if not args.tsv.is_file():
-        raise InputError(args.tsv, "file not found")
-    try:
-        table = read_tsv(args.tsv)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise InputError(args.tsv, f"not a readable TSV file ({error})") from None
-    with atomic_output(args.html) as tmp:
-        tmp.write_text(table_html(table, title=args.title, note=args.note), encoding="utf-8")
-
-
 def run_config_html(args: argparse.Namespace) -> None:
     from seq2chrom.report.tables import read_tsv, tables_html
 
@@ -114,13 +89,13 @@ def run_config_html(args: argparse.Namespace) -> None:
         raise InputError("--config-json", f"not valid JSON ({error})") from None
     if not isinstance(config, dict):
         raise InputError("--config-json", "expected a JSON object")
-    sections = [("Workflow settings", flatten_config(config))]
+    sections = [(f"Workflow settings (seq2chrom {__version__})", flatten_config(config))]
     if args.tracks:
         if not Path(args.tracks).is_file():
             raise InputError(args.tracks, "tracks sheet not found")
         sections.append((f"Tracks ({args.tracks})", read_tsv(args.tracks)))
-    page = tables_html(sections, title="seq2chrom configuration")
-    with atomic_output(args.output) as tmp:
+    page = tables_html(sections, title=f"seq2chrom {__version__} configuration")
+    with atomic_output(args.out) as tmp:
         tmp.write_text(page, encoding="utf-8")
 
 
@@ -157,11 +132,11 @@ def base_model_tracks(path: str | Path) -> list[str]:
 def run_tracks_table(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from seq2chrom.data.assemble import read_track_sheet
+    from seq2chrom.data.tracksheet import read_table
     from seq2chrom.report.tables import MISSING, table_html
     from seq2chrom.report.tracks import tracks_note, tracks_table
 
-    sheet = pd.DataFrame(read_track_sheet(args.tracks))
+    sheet = read_table(args.tracks)
     if len(args.peaks) != len(sheet):
         raise InputError(
             "--peaks", f"{len(args.peaks)} peak files for {len(sheet)} tracks of {args.tracks}"
@@ -184,8 +159,8 @@ def run_tracks_table(args: argparse.Namespace) -> None:
         metrics=metrics,
         base_tracks=base_model_tracks(base) if base else None,
     )
-    with atomic_output(args.tsv) as tmp:
+    with atomic_output(args.out_table) as tmp:
         table.to_csv(tmp, sep="\t", index=False, na_rep="NA", float_format="%.6g")
-    with atomic_output(args.html) as tmp:
+    with atomic_output(args.out_html) as tmp:
         page = table_html(table, title="Tracks", note=tracks_note(table, base))
         tmp.write_text(page, encoding="utf-8")

@@ -4,7 +4,11 @@ Selection (`bins.select`): `tf_positive` keeps bins positive for at least one TF
 (DeepSEA's rule), `any_positive` bins positive for any track, `all` every bin.
 Split: bins on `split.test` chromosomes are test; bins on a `split.valid` chromosome or
 overlapping a `split.valid` region (`chrom:start-end`, 1-based inclusive) are valid; the rest
-train. A valid region on a test chromosome is an error.
+train. A sequence named `chrN_...` (an unplaced contig or alt, when `bins.chromosomes` keeps
+it) follows chromosome chrN's split (not a region's). A valid region on a test chromosome is
+an error. No training window shares a base with a selected validation or test window: training
+bins closer than one window to a held-out bin on the same sequence are left out
+(`overlaps_held_out`), so a region split (DeepSEA's chr7:30,508,751-35,296,850) does not leak.
 
 `results/data/labels.h5` layout (`assemble_labels`):
   tracks, assays, cell_types (T,) str   track sheet order
@@ -21,10 +25,10 @@ Memory: one track's unpacked labels at a time plus the packed labels of selected
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,54 +37,16 @@ import numpy as np
 
 from seq2chrom.data.bins import Bins
 from seq2chrom.data.labels import load_labels
+from seq2chrom.data.tracksheet import Track
 from seq2chrom.errors import InputError
+from seq2chrom.splitfile import SPLITS, TrackColumns
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "valid", "test")
 SELECT_RULES = ("tf_positive", "any_positive", "all")
-TRACK_COLUMNS = ("name", "assay", "cell_type", "path")
 _REGION = re.compile(r"^([^:\s]+)(?::([0-9,]+)-([0-9,]+))?$")
 _ROWS_PER_BLOCK = 1 << 16
 _STR = h5py.string_dtype("utf-8")
-
-
-@dataclass(frozen=True)
-class Track:
-    """One row of the track sheet."""
-
-    name: str
-    assay: str
-    cell_type: str
-    path: str
-
-
-def read_track_sheet(path: str | Path) -> list[Track]:
-    """Tracks of a track sheet (TSV with columns name, assay, cell_type, path), in sheet order."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "track sheet not found", fix="set `tracks` in config.yaml")
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        rows = list(reader)
-        header = reader.fieldnames or []
-    missing = [column for column in TRACK_COLUMNS if column not in header]
-    if missing:
-        raise InputError(
-            path,
-            f"missing column(s) {missing}",
-            line=1,
-            fix="use columns " + ", ".join(TRACK_COLUMNS),
-        )
-    tracks, seen = [], set()
-    for number, row in enumerate(rows, start=2):
-        if row["name"] in seen:
-            raise InputError(
-                path, f"duplicate track name {row['name']!r}", line=number, fix="make names unique"
-            )
-        seen.add(row["name"])
-        tracks.append(Track(*(row[column] for column in TRACK_COLUMNS)))
-    return tracks
 
 
 def parse_region(text: str) -> tuple[str, int | None, int | None]:
@@ -104,8 +70,16 @@ def parse_region(text: str) -> tuple[str, int | None, int | None]:
     return chrom, start - 1, end
 
 
+def _with_pieces(bins: Bins, chrom: str) -> list[slice]:
+    """Rows of `chrom` and of every sequence named `chrom_...` (its contigs and alts)."""
+    return [bins.of(name) for name in bins.chroms if name == chrom or name.startswith(chrom + "_")]
+
+
 def assign_splits(bins: Bins, test: Sequence[str], valid: Sequence[str]) -> np.ndarray:
-    """Split of every bin: (N,) uint8 index into SPLITS (0 train, 1 valid, 2 test)."""
+    """Split of every bin: (N,) uint8 index into SPLITS (0 train, 1 valid, 2 test).
+
+    Whole chromosomes take their `chrN_...` sequences with them; regions do not.
+    """
     split = np.zeros(len(bins), np.uint8)
     known = set(bins.chroms)
     for chrom in test:
@@ -115,7 +89,8 @@ def assign_splits(bins: Bins, test: Sequence[str], valid: Sequence[str]) -> np.n
                 f"chromosome {chrom!r} is not in the genome",
                 fix="name chromosomes of the genome FASTA",
             )
-        split[bins.of(chrom)] = SPLITS.index("test")
+        for rows in _with_pieces(bins, chrom):
+            split[rows] = SPLITS.index("test")
     for text in valid:
         chrom, start, end = parse_region(text)
         if chrom not in known:
@@ -132,12 +107,45 @@ def assign_splits(bins: Bins, test: Sequence[str], valid: Sequence[str]) -> np.n
             )
         rows = bins.of(chrom)
         if start is None:
-            split[rows] = SPLITS.index("valid")
+            for piece in _with_pieces(bins, chrom):
+                split[piece] = SPLITS.index("valid")
         else:
             starts = bins.start[rows]
             inside = (starts < end) & (starts + bins.size > start)
             split[rows.start + np.flatnonzero(inside)] = SPLITS.index("valid")
     return split
+
+
+def overlaps_held_out(
+    chrom_index: np.ndarray, starts: np.ndarray, split: np.ndarray, window: int
+) -> np.ndarray:
+    """Training bins whose window shares a base with a validation or test bin's window.
+
+    chrom_index, starts, split: (N,) of the selected bins (any order); every window is
+    `window` bp at the same offset from its bin, so two windows on one sequence overlap
+    exactly when their bin starts differ by less than `window`. Returns (N,) bool, True only
+    for training bins (split 0). Sorting plus a nearest-neighbour search: O(N log N).
+    """
+    chrom_index = np.asarray(chrom_index, np.int64)
+    starts = np.asarray(starts, np.int64)
+    # One coordinate for all sequences, with gaps of more than a window between sequences.
+    stride = (int(starts.max(initial=0)) + 2 * window + 1) if starts.size else 1
+    position = chrom_index * stride + starts
+    training = split == SPLITS.index("train")
+    held = np.sort(position[~training])
+    result = np.zeros(position.shape, bool)
+    if held.size == 0 or not training.any():
+        return result
+    query = position[training]
+    after = np.searchsorted(held, query)  # first held-out bin at or after each training bin
+    nearest = np.full(query.shape, np.iinfo(np.int64).max)
+    has_after = after < held.size
+    nearest[has_after] = held[after[has_after]] - query[has_after]
+    has_before = after > 0
+    before = query[has_before] - held[after[has_before] - 1]
+    nearest[has_before] = np.minimum(nearest[has_before], before)
+    result[training] = nearest < window
+    return result
 
 
 def selection_mask(
@@ -194,6 +202,13 @@ def assemble_labels(
     rows = np.flatnonzero(keep)
     split = assign_splits(bins, test, valid)[rows]
     log.info("selected %d of %d bins (%s)", rows.shape[0], len(bins), select)
+    leaking = overlaps_held_out(bins.chrom_index()[rows], bins.start[rows], split, bins.window)
+    rows, split = rows[~leaking], split[~leaking]
+    log.info(
+        "left out %d training bins whose %d bp window overlaps a validation or test window",
+        leaking.sum(),
+        bins.window,
+    )
 
     packed = np.zeros((len(tracks), (rows.shape[0] + 7) // 8), np.uint8)
     for number, name in enumerate(names):
@@ -227,3 +242,34 @@ def assemble_labels(
             y[begin:end] = block[:, : end - begin].T
         h5.attrs.update(bin_size=bins.size, window=bins.window, select=select, splits=list(SPLITS))
     return {name: int(np.count_nonzero(split == code)) for code, name in enumerate(SPLITS)}
+
+
+@dataclass(frozen=True)
+class Labels:
+    """labels.h5 open for reading: the small arrays in memory, y (N, T) uint8 left on disk."""
+
+    columns: TrackColumns
+    chroms: list[str]  # (C,)
+    chrom_index: np.ndarray  # (N,) int32 into chroms
+    start: np.ndarray  # (N,) int64
+    split: np.ndarray  # (N,) uint8 index into SPLITS
+    y: h5py.Dataset
+    bin_size: int
+    window: int
+
+
+@contextlib.contextmanager
+def open_labels(path: str | Path) -> Iterator[Labels]:
+    """Open labels.h5 (written by `assemble_labels`, layout in the module docstring)."""
+    with h5py.File(path, "r") as h5:
+        names = (h5[key].asstr()[:].tolist() for key in ("tracks", "assays", "cell_types"))
+        yield Labels(
+            columns=TrackColumns(*names),
+            chroms=h5["chroms"].asstr()[:].tolist(),
+            chrom_index=h5["chrom_index"][:],
+            start=h5["start"][:],
+            split=h5["split"][:],
+            y=h5["y"],
+            bin_size=int(h5.attrs["bin_size"]),
+            window=int(h5.attrs["window"]),
+        )

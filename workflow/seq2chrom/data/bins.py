@@ -3,7 +3,10 @@
 Bins are laid on a grid from each chromosome's start: bin k covers [k*size, (k+1)*size). Its
 window is [start - (window - size) // 2, that + window). A bin is kept when its window lies
 inside the chromosome, at most half of the window is unknown (bases other than A, C, G, T in
-either case: N and IUPAC codes), and the bin overlaps no blacklist region by even 1 bp.
+either case: N and IUPAC codes), and the bin overlaps no blacklist region by even 1 bp. Only
+sequences whose whole name matches `bins.chromosomes` (a regular expression; the workflow's
+default CHROMOSOMES keeps autosomes, X and Y with or without `chr`) are tiled; the others
+stay listed with no bins.
 
 `results/data/bins.h5` layout (`write_bins` / `read_bins`):
   chroms (C,) str          every sequence of the genome, FASTA order
@@ -16,6 +19,7 @@ either case: N and IUPAC codes), and the bin overlaps no blacklist region by eve
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +35,8 @@ from seq2chrom.data.peaks import Intervals, merge_intervals
 log = logging.getLogger(__name__)
 
 MAX_UNKNOWN_FRACTION = 0.5
+# Autosomes, X and Y, with or without "chr": no chrM, unplaced contigs, alts or decoys.
+CHROMOSOMES = r"^(chr)?([0-9]+|X|Y)$"
 
 
 @dataclass(frozen=True)
@@ -129,16 +135,48 @@ def overlaps_any(starts: np.ndarray, ends: np.ndarray, regions: Intervals) -> np
     return result
 
 
+def selected_sequences(names: list[str], pattern: str | None) -> np.ndarray:
+    """(len(names),) bool: names the regular expression `pattern` matches whole; None: all.
+
+    Raises ValueError for a pattern that does not compile.
+    """
+    if pattern is None:
+        return np.ones(len(names), bool)
+    try:
+        regex = re.compile(pattern)
+    except re.error as error:
+        message = f"bins.chromosomes: {pattern!r} is not a regular expression ({error})"
+        raise ValueError(message) from None
+    return np.array([regex.fullmatch(name) is not None for name in names], bool)
+
+
 def tile_genome(
     fasta: pyfaidx.Fasta,
     size: int,
     window: int,
     blacklist: Mapping[str, Intervals] | None = None,
+    chromosomes: str | None = None,
 ) -> Bins:
-    """Tile every sequence of an indexed FASTA (see `tile_chromosome`), logging progress."""
+    """Tile the sequences of an indexed FASTA (see `tile_chromosome`), logging progress.
+
+    chromosomes: regular expression a sequence name must match whole to be tiled (e.g.
+    CHROMOSOMES); the others get no bins. None tiles every sequence.
+    """
     sizes = chromosome_sizes(fasta)
+    selected = selected_sequences(list(sizes), chromosomes)
+    if chromosomes is not None:
+        log.info(
+            "bins.chromosomes %s: tiling %d of %d sequences",
+            chromosomes,
+            selected.sum(),
+            len(sizes),
+        )
     starts, counts = [], []
     for number, (chrom, length) in enumerate(sizes.items(), start=1):
+        if not selected[number - 1]:
+            starts.append(np.zeros(0, np.int64))
+            counts.append(0)
+            continue
         kept = tile_chromosome(
             read_chromosome(fasta, chrom), size, window, (blacklist or {}).get(chrom)
         )

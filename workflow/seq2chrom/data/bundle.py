@@ -9,9 +9,9 @@ with L = 1000, T = 919, bases in A,G,C,T order, and the second half of each set 
 complement of the first half with the same labels. `matfile` opens both formats as views with
 h5py's axis order, (L, 4, N) and (T, N), so one code path converts every split.
 
-`convert_split` writes the forward halves in the layout of `results/data/{split}.h5` (see
-`seq2chrom.data.encode`): x (N/2, L, 4) uint8 A,C,G,T, y (N/2, T) uint8, target names, chrom
-"unknown" and start -1 (the bundle has no coordinates), attrs bin_size 200 and window L. It
+`convert_split` writes the forward halves as split files (`seq2chrom.splitfile`): x (N/2, L, 4)
+uint8 A,C,G,T, y (N/2, T) uint8, the table's track names, chrom "unknown" and start -1 (the
+bundle has no coordinates), attrs bin_size 200, window L and source "deepsea_bundle". It
 reads blocks of samples, reorders bases and transposes each block with a compiled kernel, and
 appends gzip chunks, so memory is a few blocks whatever N is.
 """
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,22 +32,27 @@ import numba
 import numpy as np
 import pandas as pd
 
-from seq2chrom.data.encode import CHUNK_SAMPLES, GZIP_LEVEL, ChunkWriter
 from seq2chrom.data.matfile import hdf5_variables, mat5_array, mat5_variables, mat_version
-from seq2chrom.data.summary import ALL_BINS
+from seq2chrom.data.summary import summary_table
+from seq2chrom.data.tracksheet import TABLE_COLUMNS, read_table
 from seq2chrom.errors import InputError
+from seq2chrom.splitfile import (
+    CHUNK_SAMPLES,
+    SPLITS,
+    ChunkWriter,
+    TrackColumns,
+    create_split_file,
+    open_split,
+)
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "valid", "test")
 BUNDLE_FILES = {"train": "train.mat", "valid": "valid.mat", "test": "test.mat"}
 #: MATLAB version of each published file.
 BUNDLE_FORMATS = {"train": "7.3", "valid": "5", "test": "5"}
 BIN_SIZE = 200
-UNKNOWN_CHROM = "unknown"
-ASSAYS = ("TF", "DNase", "Histone")
-TRACK_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
-#: Rows of the published 919-target table per assay class (1-based, inclusive).
+SOURCE = "deepsea_bundle"  # attrs["source"] of the imported split files
+#: Rows of the published 919-track table per assay class (1-based, inclusive).
 PUBLISHED_ASSAY_ROWS = (("DNase", 1, 125), ("TF", 126, 815), ("Histone", 816, 919))
 PUBLISHED_COLUMNS = {  # aucs.txt column -> resource column
     "DeepSEA ROC AUC": "deepsea_auroc",
@@ -61,16 +65,16 @@ PUBLISHED_COLUMNS = {  # aucs.txt column -> resource column
 _AGCT_TO_ACGT = np.array([0, 2, 1, 3])
 
 
-def default_targets_path() -> Path:
-    """The shipped 919-target table (resources/deepsea_919_targets.tsv)."""
+def default_track_table_path() -> Path:
+    """The shipped table of the 919 tracks (resources/deepsea_919_targets.tsv)."""
     return Path(str(resources.files("seq2chrom") / "resources" / "deepsea_919_targets.tsv"))
 
 
 # ---------------------------------------------------------------------------------------------
-# Target table
+# Track table
 
 
-def build_target_table(aucs: pd.DataFrame) -> pd.DataFrame:
+def build_track_table(aucs: pd.DataFrame) -> pd.DataFrame:
     """The resource table from the DanQ repository's aucs.txt (one row per bundle label column).
 
     Columns: track (``{factor}_{cell_type}[_{treatment}]``, characters outside
@@ -106,44 +110,12 @@ def build_target_table(aucs: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def read_targets(path: str | Path | None = None) -> pd.DataFrame:
-    """Read a target table (default: the shipped published table) and check it.
-
-    Needs columns track, assay, cell_type (others are kept); track names unique and matching
-    ``^[A-Za-z0-9_.-]+$``, assay one of TF, DNase, Histone.
-    """
-    path = Path(path) if path else default_targets_path()
-    try:
-        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise InputError(path, f"cannot read the target table: {error}") from None
-    missing = [c for c in ("track", "assay", "cell_type") if c not in table.columns]
-    if missing:
-        raise InputError(
-            path,
-            f"missing columns {missing}",
-            line=1,
-            fix="give a TSV with a header naming track, assay and cell_type",
-        )
-    for row, (track, assay) in enumerate(zip(table["track"], table["assay"], strict=True), 2):
-        if not TRACK_PATTERN.match(track) or track in (".", ".."):
-            raise InputError(
-                path,
-                f"bad track name {track!r}",
-                line=row,
-                fix="use only letters, digits, '_', '.' and '-'",
-            )
-        if assay not in ASSAYS:
-            raise InputError(
-                path,
-                f"assay {assay!r} is not one of {list(ASSAYS)}",
-                line=row,
-                fix="use TF, DNase or Histone",
-            )
-    duplicated = table["track"][table["track"].duplicated()].tolist()
-    if duplicated:
-        raise InputError(path, f"duplicate track names {duplicated[:5]}", fix="make names unique")
-    return table
+def read_track_table(path: str | Path | None = None) -> pd.DataFrame:
+    """Read a track table (default: the shipped published table), checked by
+    `tracksheet.read_table`: columns track, assay, cell_type (others are kept), names unique and
+    usable as file names, assay one of TF, DNase, Histone."""
+    path = path or default_track_table_path()
+    return read_table(path, TABLE_COLUMNS, name_column="track", key="data.bundle_targets")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,7 +327,7 @@ def check_reverse_complement(
 def convert_split(
     path: str | Path,
     split: str,
-    targets: pd.DataFrame,
+    tracks: pd.DataFrame,
     output: str | Path,
     *,
     threads: int = 1,
@@ -369,7 +341,7 @@ def convert_split(
     ----------
     path : the bundle's train.mat, valid.mat or test.mat
     split : "train", "valid" or "test" (fixes the expected format and variable names)
-    targets : table from `read_targets`, one row per label column, in order
+    tracks : table from `read_track_table`, one row per label column, in order
     output : split .h5 to write (x (N/2, L, 4) uint8 A,C,G,T; y (N/2, T) uint8; see module doc)
     threads : gzip compression threads
     block_samples : samples read, converted and written at a time (memory ~ 12 kB per sample)
@@ -379,11 +351,11 @@ def convert_split(
     scratch = Path(scratch) if scratch is not None else Path(output).parent
     with open_bundle_file(path, split, scratch) as arrays:
         length, n_tracks = int(arrays.x.shape[0]), int(arrays.y.shape[0])
-        if n_tracks != len(targets):
+        if n_tracks != len(tracks):
             raise InputError(
                 arrays.path,
-                f"{arrays.y_name} has {n_tracks} label columns but the target table "
-                f"has {len(targets)} rows",
+                f"{arrays.y_name} has {n_tracks} label columns but the track table "
+                f"has {len(tracks)} rows",
                 fix="set data.bundle_targets to a table with one row per label column, in order",
             )
         checked = check_reverse_complement(arrays, check_runs)
@@ -395,26 +367,10 @@ def convert_split(
             n,
             checked,
         )
-        with h5py.File(output, "w") as h5:
-            _write_metadata(h5, targets, n, length, split)
-            x = h5.create_dataset(
-                "x",
-                shape=(n, length, 4),
-                dtype=np.uint8,
-                chunks=(CHUNK_SAMPLES, length, 4),
-                maxshape=(None, length, 4),
-                compression="gzip",
-                compression_opts=GZIP_LEVEL,
-            )
-            y = h5.create_dataset(
-                "y",
-                shape=(n, n_tracks),
-                dtype=np.uint8,
-                chunks=(CHUNK_SAMPLES, n_tracks),
-                maxshape=(None, n_tracks),
-                compression="gzip",
-                compression_opts=GZIP_LEVEL,
-            )
+        columns = TrackColumns(*(tracks[column].tolist() for column in TABLE_COLUMNS))
+        attrs = {"bin_size": BIN_SIZE, "window": length, "split": split, "source": SOURCE}
+        with create_split_file(output, columns, n, window=length, attrs=attrs) as h5:
+            x, y = h5.x, h5.y
             writer = ChunkWriter(x, threads)
             firsts = range(0, n, block_samples)
             blocks = [(first, min(first + block_samples, n)) for first in firsts]
@@ -430,21 +386,6 @@ def convert_split(
                         log.info("%s: %d/%d samples", split, last, n)
             writer.close()
     return n
-
-
-def _write_metadata(h5: h5py.File, targets: pd.DataFrame, n: int, length: int, split: str) -> None:
-    for key, column in (("tracks", "track"), ("assays", "assay"), ("cell_types", "cell_type")):
-        h5.create_dataset(key, data=targets[column].tolist(), dtype=h5py.string_dtype("utf-8"))
-    chunk = max(1, min(n, 1 << 16))
-    h5.create_dataset(  # never written: every element reads as the fill value
-        "chrom",
-        shape=(n,),
-        chunks=(chunk,),
-        dtype=h5py.string_dtype("utf-8", len(UNKNOWN_CHROM)),
-        fillvalue=UNKNOWN_CHROM.encode(),
-    )
-    h5.create_dataset("start", shape=(n,), chunks=(chunk,), dtype=np.int64, fillvalue=-1)
-    h5.attrs.update(bin_size=BIN_SIZE, window=length, split=split, source="deepsea_bundle")
 
 
 def _read_block(arrays: BundleArrays, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
@@ -481,29 +422,17 @@ def _check_binary(arrays: BundleArrays, block: np.ndarray, name: str, first: int
 
 
 def summarize_splits(paths: dict[str, str | Path], block_rows: int = 1 << 16) -> pd.DataFrame:
-    """Samples and positives per split from split files, in the layout of the data summary.
-
-    Columns: track (first row `all samples`), assay, cell_type, train, valid, test, total,
-    positive_fraction. Reads y in row blocks.
-    """
-    counts, meta = {}, None
+    """Samples and positives per split from split files, in the layout of the data summary
+    (`seq2chrom.data.summary.summary_table`). Reads y in row blocks."""
+    counts, columns = {}, None
     for split, path in paths.items():
-        with h5py.File(path, "r") as h5:
-            if meta is None:
-                meta = {k: list(h5[k].asstr()[:]) for k in ("tracks", "assays", "cell_types")}
-            y = h5["y"]
-            positives = np.zeros(y.shape[1], np.int64)
-            for begin in range(0, y.shape[0], block_rows):
-                positives += y[begin : begin + block_rows].sum(axis=0, dtype=np.int64)
-            counts[split] = np.concatenate([[y.shape[0]], positives])
-    table = pd.DataFrame(
-        {
-            "track": [ALL_BINS, *meta["tracks"]],
-            "assay": ["", *meta["assays"]],
-            "cell_type": ["", *meta["cell_types"]],
-            **{split: counts.get(split, 0) for split in SPLITS},
-        }
+        with open_split(path) as data:
+            info = data.info()
+            if columns is None:
+                columns = TrackColumns(info.tracks, info.assays, info.cell_types)
+            counts[split] = (info.n_samples, data.positives(block_rows))
+    samples = np.array([counts[s][0] if s in counts else 0 for s in SPLITS])
+    positives = np.array(
+        [counts[s][1] if s in counts else np.zeros(len(columns.tracks), np.int64) for s in SPLITS]
     )
-    table["total"] = table[list(SPLITS)].sum(axis=1)
-    table["positive_fraction"] = (table["total"] / max(int(table["total"].iloc[0]), 1)).round(4)
-    return table
+    return summary_table(columns, samples, positives)

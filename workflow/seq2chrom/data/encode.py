@@ -1,19 +1,16 @@
-"""Split files `results/data/{split}.h5`: one-hot windows and labels of one split's bins.
+"""Write the split file `results/data/{split}.h5` of one split from labels.h5 and the genome.
 
-Layout (the contract other steps read):
-  x (N, window, 4) uint8    one-hot A,C,G,T, non-ACGT bases all zero; chunks of 256 samples,
-                            gzip (deflate, Huffman-only: readable by any HDF5 library)
-  y (N, T) uint8            0/1 labels, tracks.tsv order
-  tracks, assays, cell_types (T,) str
-  chrom (N,) str, start (N,) int64   bin start (0-based); the window starts at
-                            start - (window - size) // 2
-  attrs: bin_size, window, split
-Samples are in genome order (FASTA chromosome order, then start). Each chromosome is read once
-and encoded with a byte lookup table, then windows are gathered block by block, so memory is
-one chromosome's bytes plus one block of windows. Chunks are compressed by `threads` threads
-(zlib releases the GIL) and written with HDF5 direct chunk writes. Deflate with the
-Huffman-only strategy suits 0/1 bytes: on one-hot windows it compresses about 6x, twice as fast
-as zlib level 1, and reads back about 1.7x faster; sparse labels y use run-length matching
+The layout is `seq2chrom.splitfile`'s. Samples are in genome order (FASTA chromosome order, then
+start), or, given a `seed` (the workflow does so for the training split), in a full per-sample
+permutation drawn from it: every block of consecutive samples then mixes the whole genome, so
+the chunked, block-shuffled reads of training stay fast and batches look like draws from a full
+shuffle. Genome order: each chromosome is read once and encoded with a byte lookup table, then
+windows are gathered block by block, so memory is one chromosome's bytes plus one block of
+windows. Permuted order: windows are gathered from a memory map of the plain FASTA (the OS
+caches the pages) and labels held bit-packed (T / 8 bytes per sample). Chunks
+are compressed by `threads` threads (zlib releases the GIL) and written with HDF5 direct chunk
+writes: x with the Huffman-only strategy, which on one-hot windows compresses about 6x, twice as
+fast as zlib level 1, and reads back about 1.7x faster; sparse labels y with run-length matching
 (about 30x at 2% positives). Both remain ordinary gzip datasets.
 """
 
@@ -21,72 +18,26 @@ from __future__ import annotations
 
 import logging
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pyfaidx
 
-from seq2chrom.data.assemble import SPLITS
+from seq2chrom.data.assemble import open_labels
 from seq2chrom.data.bins import window_offset
-from seq2chrom.data.genome import chromosome_sizes, read_chromosome
-from seq2chrom.data.one_hot import encode_windows
+from seq2chrom.data.genome import chromosome_sizes, compression, read_chromosome
+from seq2chrom.data.one_hot import encode_windows, gather_windows, one_hot_encode
 from seq2chrom.errors import InputError
+from seq2chrom.splitfile import (
+    CHUNK_SAMPLES,
+    SPLITS,
+    ChunkWriter,
+    Coordinates,
+    create_split_file,
+)
 
 log = logging.getLogger(__name__)
-
-CHUNK_SAMPLES = 256
-GZIP_LEVEL = 1
-
-
-def _deflate(chunk: np.ndarray, strategy: int) -> bytes:
-    """A chunk as the zlib stream HDF5's gzip filter stores."""
-    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 15, 8, strategy)
-    return compressor.compress(np.ascontiguousarray(chunk)) + compressor.flush()
-
-
-class ChunkWriter:
-    """Append rows to a gzip-chunked HDF5 dataset in order, compressing chunks in threads.
-
-    The dataset must be chunked along axis 0 only (chunk = (rows, *shape[1:])) with the gzip
-    filter and no other filter. `strategy` is a zlib strategy: any gives a standard stream.
-    """
-
-    def __init__(
-        self, dataset: h5py.Dataset, threads: int = 1, strategy: int = zlib.Z_DEFAULT_STRATEGY
-    ):
-        self.dataset = dataset
-        self.strategy = strategy
-        self.rows = dataset.chunks[0]
-        self.row_shape = dataset.shape[1:]
-        self.pending = np.zeros((0, *self.row_shape), dataset.dtype)
-        self.written = 0
-        self.pool = ThreadPoolExecutor(max(1, threads))
-
-    def append(self, values: np.ndarray) -> None:
-        """Append (n, *row_shape) rows; complete chunks are written, the rest kept."""
-        values = np.concatenate([self.pending, values]) if self.pending.shape[0] else values
-        full = values.shape[0] // self.rows * self.rows
-        self._write(values[:full])
-        self.pending = values[full:].copy()
-
-    def close(self) -> None:
-        """Write the last, partial chunk (padded with zeros, as HDF5 stores chunks) and stop."""
-        if self.pending.shape[0]:
-            padded = np.zeros((self.rows, *self.row_shape), self.dataset.dtype)
-            padded[: self.pending.shape[0]] = self.pending
-            self._write(padded)
-            self.pending = self.pending[:0]
-        self.pool.shutdown()
-
-    def _write(self, values: np.ndarray) -> None:
-        chunks = [values[i : i + self.rows] for i in range(0, values.shape[0], self.rows)]
-        compressed = self.pool.map(lambda chunk: _deflate(chunk, self.strategy), chunks)
-        for data in compressed:
-            offset = (self.written, *(0 for _ in self.row_shape))
-            self.dataset.id.write_direct_chunk(offset, data)
-            self.written += self.rows
 
 
 def write_split_file(
@@ -96,52 +47,54 @@ def write_split_file(
     output: str | Path,
     threads: int = 1,
     block_samples: int = 16 * CHUNK_SAMPLES,
+    seed: int | None = None,
 ) -> int:
-    """Write the split file of `split` from labels.h5 and the genome; returns its sample count."""
-    with h5py.File(labels_path, "r") as labels:
-        window = int(labels.attrs["window"])
-        size = int(labels.attrs["bin_size"])
-        chroms = list(labels["chroms"].asstr()[:])
-        rows = np.flatnonzero(labels["split"][:] == SPLITS.index(split))
-        chrom_index = labels["chrom_index"][:][rows]
-        starts = labels["start"][:][rows]
-        y_source = labels["y"]
-        n, n_tracks = rows.shape[0], y_source.shape[1]
+    """Write the split file of `split` from labels.h5 and the genome; returns its sample count.
+
+    seed: write the samples in the permutation `default_rng(seed).permutation(n)` of genome
+    order; None keeps genome order.
+    """
+    with open_labels(labels_path) as labels:
+        window, size, chroms = labels.window, labels.bin_size, labels.chroms
+        rows = np.flatnonzero(labels.split == SPLITS.index(split))
+        chrom_index = labels.chrom_index[rows]
+        starts = labels.start[rows]
+        y_source = labels.y
+        n = rows.shape[0]
+        order = None if seed is None else np.random.default_rng(seed).permutation(n)
         sizes = chromosome_sizes(fasta)
         for chrom in {chroms[i] for i in np.unique(chrom_index)}:
             if chrom not in sizes:
                 raise InputError(
                     labels_path, f"chromosome {chrom!r} is not in the genome", fix="rebuild bins.h5"
                 )
-        name_length = max([len(name.encode()) for name in chroms] + [1])
-        with h5py.File(output, "w") as h5:
-            for key in ("tracks", "assays", "cell_types"):
-                h5.create_dataset(key, data=labels[key][:], dtype=labels[key].dtype)
-            chrom_dtype = h5py.string_dtype("utf-8", name_length)
-            names = np.array([name.encode() for name in chroms], dtype=chrom_dtype)
-            h5.create_dataset("chrom", data=names[chrom_index], dtype=chrom_dtype)
-            h5.create_dataset("start", data=starts.astype(np.int64))
-            x = h5.create_dataset(
-                "x",
-                shape=(n, window, 4),
-                dtype=np.uint8,
-                chunks=(CHUNK_SAMPLES, window, 4),
-                maxshape=(None, window, 4),
-                compression="gzip",
-                compression_opts=GZIP_LEVEL,
-            )
-            y = h5.create_dataset(
-                "y",
-                shape=(n, n_tracks),
-                dtype=np.uint8,
-                chunks=(CHUNK_SAMPLES, max(1, n_tracks)),
-                maxshape=(None, max(1, n_tracks)),
-                compression="gzip",
-                compression_opts=GZIP_LEVEL,
-            )
-            h5.attrs.update(bin_size=size, window=window, split=split)
+        with create_split_file(
+            output,
+            labels.columns,
+            n,
+            window=window,
+            attrs={"bin_size": size, "window": window, "split": split},
+            coordinates=Coordinates(chroms, chrom_index, starts)
+            if order is None
+            else Coordinates(chroms, chrom_index[order], starts[order]),
+        ) as h5:
+            x, y = h5.x, h5.y
             x_writer = ChunkWriter(x, threads, zlib.Z_HUFFMAN_ONLY)
             y_writer = ChunkWriter(y, threads, zlib.Z_RLE)
+            if order is not None:
+                packed = _packed_rows(y_source, rows)
+                windows = _WindowReader(fasta, chroms, window)
+                for first in range(0, n, block_samples):
+                    chosen = order[first : first + block_samples]
+                    window_starts = starts[chosen] + window_offset(size, window)
+                    x_writer.append(
+                        one_hot_encode(windows.read(chrom_index[chosen], window_starts))
+                    )
+                    y_writer.append(np.unpackbits(packed[chosen], axis=1, count=y_source.shape[1]))
+                    log.info("%s: encoded %d/%d windows (shuffled)", split, first + len(chosen), n)
+                x_writer.close()
+                y_writer.close()
+                return n
             done = 0
             bounds = np.flatnonzero(np.diff(chrom_index)) + 1
             for begin, end in zip(
@@ -163,3 +116,51 @@ def write_split_file(
             x_writer.close()
             y_writer.close()
     return n
+
+
+def _packed_rows(y: h5py.Dataset, rows: np.ndarray, block: int = 1 << 16) -> np.ndarray:
+    """Labels of sorted `rows` of y (N, T), bit-packed along tracks: (len(rows), ceil(T / 8))."""
+    packed = np.zeros((rows.shape[0], (y.shape[1] + 7) // 8), np.uint8)
+    for begin in range(0, rows.shape[0], block):
+        source = rows[begin : begin + block]
+        values = y[source[0] : source[-1] + 1][source - source[0]]
+        packed[begin : begin + source.shape[0]] = np.packbits(values, axis=1)
+    return packed
+
+
+class _WindowReader:
+    """Window bytes from anywhere in the genome without reading whole chromosomes per block.
+
+    A plain FASTA is memory-mapped and each base addressed through its `.fai` line layout; other
+    files (bgzip) have their chromosomes read once each and kept.
+    """
+
+    def __init__(self, fasta: pyfaidx.Fasta, chroms: list[str], window: int):
+        self.fasta, self.chroms, self.window = fasta, chroms, window
+        self.plain = compression(fasta.filename) == "plain"
+        if self.plain:
+            records = [fasta.faidx.index.get(name) for name in chroms]
+            self.offset, self.bases, self.stride = (
+                np.array([getattr(r, key, 0) if r else 0 for r in records], np.int64)
+                for key in ("offset", "lenc", "lenb")
+            )
+            self.data = np.memmap(fasta.filename, np.uint8, mode="r")
+        self.cache: dict[int, np.ndarray] = {}
+
+    def read(self, chrom_index: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """(n, window) uint8 bytes of the windows at `starts` on sequences `chrom_index`."""
+        if not self.plain:
+            result = np.zeros((starts.shape[0], self.window), np.uint8)
+            for index in np.unique(chrom_index):
+                if index not in self.cache:
+                    self.cache[index] = read_chromosome(self.fasta, self.chroms[index])
+                chosen = chrom_index == index
+                result[chosen] = gather_windows(self.cache[index], starts[chosen], self.window)
+            return result
+        position = starts[:, None] + np.arange(self.window, dtype=np.int64)
+        bases, stride = self.bases[chrom_index][:, None], self.stride[chrom_index][:, None]
+        # base p of a sequence sits after p // bases line ends of (stride - bases) bytes each
+        address = (
+            self.offset[chrom_index][:, None] + position + position // bases * (stride - bases)
+        )
+        return self.data[address]

@@ -70,6 +70,10 @@ def index_genome(path: str | Path, source_name: str | Path | None = None) -> pyf
         return pyfaidx.Fasta(str(path), duplicate_action="stop", rebuild=False)
     except pyfaidx.FastaIndexingError as error:
         raise InputError(name, f"cannot index FASTA: {error}", fix=_REWRAP) from error
+    except UnicodeDecodeError as error:
+        raise InputError(
+            name, f"not a text FASTA ({error.reason})", fix="give a plain-text or gzipped FASTA"
+        ) from None
     except ValueError as error:  # duplicate sequence names
         raise InputError(name, str(error), fix="give every sequence a unique name") from error
 

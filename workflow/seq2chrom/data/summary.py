@@ -1,15 +1,15 @@
-"""Data summary: samples per split and positives per track per split, from labels.h5."""
+"""Data summary: samples per split and positives per track per split (labels.h5 or split files)."""
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 
-from seq2chrom.data.assemble import SPLITS
+from seq2chrom.io import atomic_output
+from seq2chrom.splitfile import SPLITS, TrackColumns
 
 #: Label of the first summary row (samples per split); contains a space, so no track has it.
 ALL_BINS = "all samples"
@@ -21,24 +21,33 @@ def summarize_labels(labels_path: str | Path, block_rows: int = 1 << 16) -> pd.D
     Columns: track, assay, cell_type, train, valid, test, total (int), and positive_fraction
     (total / all samples). Reads y in row blocks (memory independent of N).
     """
-    with h5py.File(labels_path, "r") as h5:
-        tracks = list(h5["tracks"].asstr()[:])
-        assays = list(h5["assays"].asstr()[:])
-        cell_types = list(h5["cell_types"].asstr()[:])
-        split = h5["split"][:]
-        y = h5["y"]
-        positives = np.zeros((len(SPLITS), len(tracks)), np.int64)
+    from seq2chrom.data.assemble import open_labels
+
+    with open_labels(labels_path) as labels:
+        split, y = labels.split, labels.y
+        positives = np.zeros((len(SPLITS), len(labels.columns.tracks)), np.int64)
         for begin in range(0, split.shape[0], block_rows):
             block = y[begin : begin + block_rows]
             codes = split[begin : begin + block_rows]
             for code in range(len(SPLITS)):
                 positives[code] += block[codes == code].sum(axis=0, dtype=np.int64)
     samples = np.bincount(split, minlength=len(SPLITS))[: len(SPLITS)]
+    return summary_table(labels.columns, samples, positives)
+
+
+def summary_table(
+    columns: TrackColumns, samples: np.ndarray, positives: np.ndarray
+) -> pd.DataFrame:
+    """The summary table from counts: samples (S,) per split and positives (S, T), SPLITS order.
+
+    Columns: track (first row `all samples`), assay, cell_type, train, valid, test, total (int),
+    and positive_fraction (total / all samples, 4 decimals).
+    """
     table = pd.DataFrame(
         {
-            "track": [ALL_BINS, *tracks],
-            "assay": ["", *assays],
-            "cell_type": ["", *cell_types],
+            "track": [ALL_BINS, *columns.tracks],
+            "assay": ["", *columns.assays],
+            "cell_type": ["", *columns.cell_types],
             **{
                 name: np.concatenate([[samples[code]], positives[code]])
                 for code, name in enumerate(SPLITS)
@@ -48,6 +57,15 @@ def summarize_labels(labels_path: str | Path, block_rows: int = 1 << 16) -> pd.D
     table["total"] = table[list(SPLITS)].sum(axis=1)
     table["positive_fraction"] = (table["total"] / max(int(samples.sum()), 1)).round(4)
     return table
+
+
+def write_summary(
+    table: pd.DataFrame, out_table: str | Path, out_html: str | Path, title: str
+) -> None:
+    """Write the summary as TSV and as an HTML page (`summary_html`), both atomically."""
+    with atomic_output(out_table) as tsv, atomic_output(out_html) as page:
+        table.to_csv(tsv, sep="\t", index=False)
+        page.write_text(summary_html(table, title=title), encoding="utf-8")
 
 
 def summary_html(table: pd.DataFrame, title: str = "seq2chrom data summary") -> str:

@@ -115,6 +115,13 @@ def layout_sites(
     def chance(rows: np.ndarray, p: float) -> np.ndarray:
         return rows[rng.random(len(rows)) < p]
 
+    def partners(rows: np.ndarray, factors: tuple[tuple[str, float], ...], cell: str) -> None:
+        """Each factor planted in (and bound in `cell` at) a random fraction p of `rows`."""
+        for factor, p in factors:
+            extra = chance(rows, p)
+            plant(extra, factor)
+            bind(extra, f"{factor}_{cell}")
+
     rows = {name: np.flatnonzero(kind == name) for name in counts}
     # CTCF: constitutive insulators, most shared between cell types.
     site = rows["ctcf"]
@@ -132,10 +139,7 @@ def layout_sites(
     site = rows["k562_enhancer"]
     plant(site, "GATA1")
     bind(site, "GATA1_K562")
-    for factor, p in (("MAFK", 0.3), ("CEBPB", 0.25)):
-        extra = chance(site, p)
-        plant(extra, factor)
-        bind(extra, f"{factor}_K562")
+    partners(site, (("MAFK", 0.3), ("CEBPB", 0.25)), "K562")
     # HepG2 enhancers: FOXA1 and/or HNF4A, some with CEBPB or MAFK bound only in HepG2.
     site = rows["hepg2_enhancer"]
     combination = rng.choice(3, size=len(site), p=[0.35, 0.3, 0.35])
@@ -144,10 +148,7 @@ def layout_sites(
     bind(foxa1, "FOXA1_HepG2")
     plant(hnf4a, "HNF4A")
     bind(hnf4a, "HNF4A_HepG2")
-    for factor, p in (("CEBPB", 0.25), ("MAFK", 0.2)):
-        extra = chance(site, p)
-        plant(extra, factor)
-        bind(extra, f"{factor}_HepG2")
+    partners(site, (("CEBPB", 0.25), ("MAFK", 0.2)), "HepG2")
     # Factor-only sites; CEBPB and MAFK mostly shared by HepG2 and K562.
     for name, first, second in (("cebpb", "HepG2", "K562"), ("mafk", "K562", "HepG2")):
         site = rows[name]

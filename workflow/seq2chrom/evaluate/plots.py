@@ -112,42 +112,66 @@ def plot_model_scatter(
     n_cols = min(3, len(pairs))
     n_rows = -(-len(pairs) // n_cols)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.6 * n_cols, 4.6 * n_rows), squeeze=False)
-    classes = assay_classes(paired["assay"])
     label = METRIC_LABELS[metric]
     for ax, (x_model, y_model) in zip(axes.ravel(), pairs, strict=False):
         x = paired[f"{metric}_{x_model}"].to_numpy()
         y = paired[f"{metric}_{y_model}"].to_numpy()
         both = ~(np.isnan(x) | np.isnan(y))
-        for assay in classes:
-            mask = both & (paired["assay"] == assay).to_numpy()
-            ax.scatter(
-                x[mask],
-                y[mask],
-                s=10,
-                alpha=0.7,
-                color=class_colour(assay, classes),
-                label=f"{assay} ({mask.sum()})",
-                edgecolors="none",
-            )
         low = float(np.nanmin(np.concatenate([x[both], y[both]]))) if both.any() else 0.0
         low = max(0.0, min(low, 0.5) - 0.02) if metric == "auroc" else 0.0
-        ax.plot([low, 1], [low, 1], ls="--", color="grey", lw=0.8)
         x_wins = int((x[both] > y[both]).sum())
         y_wins = int((y[both] > x[both]).sum())
-        ax.set(
-            xlim=(low, 1),
-            ylim=(low, 1),
-            xlabel=f"{x_model} {label}",
-            ylabel=f"{y_model} {label}",
-            title=f"{label}: {y_model} wins {y_wins}, {x_model} wins {x_wins}",
+        scatter_by_assay(
+            ax,
+            x,
+            y,
+            paired["assay"],
+            low=low,
+            size=10,
+            labels=(
+                f"{x_model} {label}",
+                f"{y_model} {label}",
+                f"{label}: {y_model} wins {y_wins}, {x_model} wins {x_wins}",
+            ),
+            legend="lower right",
         )
-        ax.set_aspect("equal")
-        ax.legend(loc="lower right", fontsize=8, title="assay (tracks)", title_fontsize=8)
     for ax in axes.ravel()[len(pairs) :]:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def scatter_by_assay(
+    ax: plt.Axes,
+    x: np.ndarray,
+    y: np.ndarray,
+    assays: pd.Series,
+    *,
+    low: float,
+    size: float,
+    labels: tuple[str, str, str],
+    legend: str,
+) -> None:
+    """One point per track where both x and y (N,) are known, coloured by assay class, on
+    square axes from `low` to 1 with the diagonal y = x; labels: x label, y label, title."""
+    classes = assay_classes(assays)
+    both = ~(np.isnan(x) | np.isnan(y))
+    for assay in classes:
+        mask = both & (assays == assay).to_numpy()
+        ax.scatter(
+            x[mask],
+            y[mask],
+            s=size,
+            alpha=0.7,
+            color=class_colour(assay, classes),
+            label=f"{assay} ({mask.sum()})",
+            edgecolors="none",
+        )
+    ax.plot([low, 1], [low, 1], ls="--", color="grey", lw=0.8)
+    ax.set(xlim=(low, 1), ylim=(low, 1), xlabel=labels[0], ylabel=labels[1], title=labels[2])
+    ax.set_aspect("equal")
+    ax.legend(loc=legend, fontsize=8, title="assay (tracks)", title_fontsize=8)
 
 
 def _median_label(name: str, values: np.ndarray, n: int) -> str:

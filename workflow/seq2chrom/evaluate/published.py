@@ -1,7 +1,7 @@
-"""Compare a run on the DeepSEA bundle with the published per-target AUROC and AUPRC.
+"""Compare a run on the DeepSEA bundle with the published per-track AUROC and AUPRC.
 
 The published numbers (DeepSEA, DanQ, DanQ-JASPAR; from the DanQ repository's aucs.txt) are
-the columns of the shipped target table, one row per bundle label column. A run's metrics.tsv
+the columns of the shipped track table, one row per bundle label column. A run's metrics.tsv
 lists the same 919 columns in the same order, so rows are paired by position (a user-given
 `data.bundle_targets` may rename the tracks, not reorder the bundle).
 """
@@ -18,12 +18,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from seq2chrom.data.bundle import read_targets  # noqa: E402
+from seq2chrom.data.bundle import read_track_table  # noqa: E402
 from seq2chrom.errors import InputError  # noqa: E402
-from seq2chrom.evaluate.plots import class_colour  # noqa: E402
+from seq2chrom.evaluate.plots import scatter_by_assay  # noqa: E402
 from seq2chrom.evaluate.summary import ALL, assay_classes  # noqa: E402
 
-#: Published model -> column prefix in the target table.
+#: Published model -> column prefix in the track table.
 PUBLISHED = {"DeepSEA": "deepsea", "DanQ": "danq", "DanQ-JASPAR": "danq_jaspar"}
 METRICS = ("auroc", "auprc")
 RUN = "this_run"
@@ -50,7 +50,7 @@ def compare_with_published(
     `<model>_auprc` for deepsea, danq, danq_jaspar (NaN where not published), and
     `published_track` (the name in the published table).
     """
-    published = read_targets() if published is None else published
+    published = read_track_table() if published is None else published
     if len(metrics) != len(published):  # not the full bundle: pair by track name
         published = (
             published.set_index("track", drop=False)
@@ -122,35 +122,26 @@ def comparison_html(classes: pd.DataFrame, tracks: pd.DataFrame, model: str) -> 
 def plot_published_scatter(tracks: pd.DataFrame, model: str, path: str | Path) -> None:
     """Per-track AUROC of this run (y) against published DeepSEA and DanQ (x), by assay."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 5))
-    classes = assay_classes(tracks["assay"])
     y = tracks["auroc"].to_numpy(np.float64)
     for ax, (name, prefix) in zip(axes, [("DeepSEA", "deepsea"), ("DanQ", "danq")], strict=True):
         x = tracks[f"{prefix}_auroc"].to_numpy(np.float64)
         both = ~(np.isnan(x) | np.isnan(y))
-        for assay in classes:
-            mask = both & (tracks["assay"] == assay).to_numpy()
-            ax.scatter(
-                x[mask],
-                y[mask],
-                s=8,
-                alpha=0.7,
-                color=class_colour(assay, classes),
-                edgecolors="none",
-                label=f"{assay} ({mask.sum()})",
-            )
         low = float(np.min(np.concatenate([x[both], y[both]]))) if both.any() else 0.5
-        low = max(0.0, min(low, 0.5) - 0.02)
-        ax.plot([low, 1], [low, 1], ls="--", color="grey", lw=0.8)
         wins = int((y[both] > x[both]).sum())
-        ax.set(
-            xlim=(low, 1),
-            ylim=(low, 1),
-            xlabel=f"published {name} AUROC",
-            ylabel=f"{model} AUROC",
-            title=f"{model} higher on {wins} of {both.sum()}",
+        scatter_by_assay(
+            ax,
+            x,
+            y,
+            tracks["assay"],
+            low=max(0.0, min(low, 0.5) - 0.02),
+            size=8,
+            labels=(
+                f"published {name} AUROC",
+                f"{model} AUROC",
+                f"{model} higher on {wins} of {both.sum()}",
+            ),
+            legend="upper left",
         )
-        ax.set_aspect("equal")
-        ax.legend(loc="upper left", fontsize=8, title="assay (tracks)", title_fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120, format="png")
     plt.close(fig)

@@ -1,7 +1,8 @@
 """Model zoo: builder functions with published defaults, `small`/`full` presets, optimisers.
 
 `build_model("danq", n_tracks=21, preset="small")` returns an uncompiled `keras.Model`;
-`compile_model(model, "danq")` attaches the published optimiser and binary cross-entropy.
+`compile_model(model, "danq")` attaches the model's optimiser (`training.optimizers`) and
+binary cross-entropy.
 """
 
 from __future__ import annotations
@@ -26,15 +27,9 @@ PRESETS: dict[str, dict[str, dict]] = {
     "danq": _danq.PRESETS,
     "danq_jaspar": _danq.JASPAR_PRESETS,
 }
-OPTIMIZERS: dict[str, Callable[[float | None], keras.optimizers.Optimizer]] = {
-    "deepsea": _deepsea.optimizer,
-    "danq": _danq.optimizer,
-    "danq_jaspar": _danq.optimizer,
-}
 
 __all__ = [
     "build_model",
-    "build_optimizer",
     "compile_model",
     "danq",
     "danq_jaspar",
@@ -71,29 +66,22 @@ def build_model(
     return BUILDERS[name](seq_len, n_tracks, **model_kwargs(name, preset, **overrides))
 
 
-def build_optimizer(
-    name: str, preset: str = "full", learning_rate: float | None = None
-) -> keras.optimizers.Optimizer:
-    """Optimiser of model `name`: the published one for `full`; faster ones for `small`.
-
-    ``small`` trains on a few thousand samples in minutes, where the published settings are too
-    slow or fail: DeepSEA's SGD at lr 1 (tuned for 919 tracks and 4.4M samples) leaves the
-    small DeepSEA dead (every ReLU off, AUROC 0.5), so it gets Adam at lr 3e-3; DanQ keeps
-    RMSprop at lr 3e-3 instead of 1e-3. ``learning_rate`` overrides the rate in every case.
-    """
-    if preset == "small":
-        rate = 3e-3 if learning_rate is None else learning_rate
-        if name == "deepsea":
-            return keras.optimizers.Adam(rate)
-        return keras.optimizers.RMSprop(rate)
-    return OPTIMIZERS[name](learning_rate)
-
-
 def compile_model(
-    model: keras.Model, name: str, learning_rate: float | None = None, preset: str = "full"
+    model: keras.Model,
+    name: str,
+    learning_rate: float | None = None,
+    preset: str = "full",
+    optimizer: dict | None = None,
+    lr_schedule: dict | None = None,
 ) -> keras.Model:
-    """Compile with `build_optimizer(name, preset)` and binary cross-entropy; returns `model`."""
-    model.compile(
-        optimizer=build_optimizer(name, preset, learning_rate), loss="binary_crossentropy"
-    )
+    """Compile with binary cross-entropy and the optimiser of the train section; returns `model`.
+
+    `optimizer` ({name, momentum, nesterov}) and `lr_schedule` ({type, drop, every, decay})
+    are `train.optimizer` and `train.lr_schedule`; null keys take model `name`'s defaults for
+    `preset` (see `seq2chrom.training.optimizers`).
+    """
+    from seq2chrom.training.optimizers import build_optimizer, optimizer_settings
+
+    settings = optimizer_settings(name, preset, learning_rate, optimizer, lr_schedule)
+    model.compile(optimizer=build_optimizer(settings), loss="binary_crossentropy")
     return model

@@ -14,6 +14,8 @@ PRESETS: dict[str, dict] = {
 }
 JASPAR_PRESETS: dict[str, dict] = {
     "full": {},
+    # 128 filters: the training command initialises only the first 128 of the 525 published
+    # motifs (JASPAR 2016 MA0004.1 to MA0461.2 in ID order, forward strand only), and logs so.
     "small": {"conv_filters": 128, "lstm_units": 32, "hidden_units": 64},
 }
 
@@ -74,18 +76,14 @@ def danq_jaspar(
     lstm_units: int = 512,
     dropout: Sequence[float] = (0.2, 0.5),
     hidden_units: int = 925,
-    jaspar_release: str = "JASPAR2016",
-    jaspar_fraction: float = 0.5,
-    seed: int = 1,
 ) -> keras.Model:
     """Build DanQ-JASPAR: DanQ with 1024 x 30 kernels, pool 15, BLSTM 512 (67,892,175 at 919).
 
-    Up to ``jaspar_fraction`` of the ``conv1`` kernels are initialised from JASPAR CORE
-    vertebrate motifs (pyjaspar, ``jaspar_release``), forward and reverse complement, as
-    probabilities minus 0.25 placed at a random offset at least 3 bp from either edge, with
-    biases uniform in [-1, 0], as in the original DanQ-JASPAR script. Other arguments as `danq`.
+    Every kernel starts random; `init_conv_from_pwms` then writes motifs into ``conv1`` (the
+    training command writes the 525 of `published_jaspar_pwms`; with fewer filters, as the
+    ``small`` preset's 128, only the first ones in that order). Other arguments as `danq`.
     """
-    model = danq(
+    return danq(
         seq_len,
         n_tracks,
         conv_filters=conv_filters,
@@ -96,47 +94,54 @@ def danq_jaspar(
         hidden_units=hidden_units,
         name="danq_jaspar",
     )
-    conv = model.get_layer("conv1")
-    kernel, bias = (np.array(w) for w in conv.get_weights())
-    motifs = jaspar_kernels(
-        conv_width, int(conv_filters * jaspar_fraction), jaspar_release, seed=seed
-    )
-    kernel[:, :, : len(motifs)] = motifs.transpose(1, 2, 0)
-    rng = np.random.default_rng(seed)
-    bias[: len(motifs)] = rng.uniform(-1.0, 0.0, len(motifs))
-    conv.set_weights([kernel, bias])
-    return model
 
 
-def jaspar_kernels(
-    width: int, n_max: int, release: str = "JASPAR2016", *, seed: int = 1
-) -> np.ndarray:
-    """Motif kernels from JASPAR CORE vertebrates, forward and reverse complement.
+# DanQ-JASPAR_train.py adds reverse complements of these motifs only (0-based indices into
+# the 519 JASPAR CORE 2016 vertebrate motifs sorted by matrix ID: MA0035.3 Gata1, MA0138.2
+# REST, MA0139.1 CTCF, MA0140.2 GATA1::TAL1, MA0141.3 ESRRB, MA0142.1 Pou5f1::Sox2).
+JASPAR_REVERSED = (19, 97, 98, 99, 100, 101)
+JASPAR_MARGIN = 3
 
-    Returns ``(n, width, 4)`` float32 (A,C,G,T), ``n <= n_max``: each motif's position
-    probability matrix minus 0.25 at a random offset in ``[3, width - length - 3]``, zero
-    elsewhere. Motifs longer than ``width - 6`` are skipped; when there are more than
-    ``n_max`` kernels a seeded random subset is kept (pairs of strands stay together).
+
+def published_jaspar_pwms(pwms: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The 525 motifs DanQ-JASPAR writes into its kernels, in the published order.
+
+    pwms: the 519 motifs of `seq2chrom.motifs.jaspar.danq_jaspar_pwms`, (w, 4) A,C,G,T.
+    Returns them followed by the reverse complements of motifs 19 and 97-101
+    (`JASPAR_REVERSED`): 525 (w, 4) arrays.
     """
-    from pyjaspar import jaspardb
-
-    found = jaspardb(release=release).fetch_motifs(collection="CORE", tax_group=["vertebrates"])
-    rng = np.random.default_rng(seed)
-    probabilities = []
-    for motif in found:
-        counts = np.array([motif.counts[base] for base in "ACGT"], dtype=np.float64).T
-        if len(counts) <= width - 6:
-            probabilities.append(counts / counts.sum(axis=1, keepdims=True))
-    order = rng.permutation(len(probabilities))[: max(n_max // 2, 0)]
-    kernels = np.zeros((2 * len(order), width, 4), dtype=np.float32)
-    for k, index in enumerate(order):
-        forward = probabilities[index]
-        for strand, matrix in enumerate((forward, forward[::-1, ::-1])):
-            start = rng.integers(3, width - len(matrix) - 3, endpoint=True)
-            kernels[2 * k + strand, start : start + len(matrix)] = matrix - 0.25
-    return kernels
+    pwms = [np.asarray(pwm, dtype=np.float64) for pwm in pwms]
+    if len(pwms) <= max(JASPAR_REVERSED):
+        raise ValueError(f"pwms: expected the 519 JASPAR 2016 motifs, got {len(pwms)}")
+    return pwms + [pwms[i][::-1, ::-1] for i in JASPAR_REVERSED]
 
 
-def optimizer(learning_rate: float | None = None) -> keras.optimizers.Optimizer:
-    """Published optimiser: RMSprop (Keras defaults, lr 0.001, rho 0.9)."""
-    return keras.optimizers.RMSprop(learning_rate=1e-3 if learning_rate is None else learning_rate)
+def init_conv_from_pwms(
+    layer: keras.layers.Layer,
+    pwms: Sequence[np.ndarray],
+    rng: np.random.Generator,
+    margin: int = JASPAR_MARGIN,
+) -> int:
+    """Write motifs into the first kernels of a built ``Conv1D`` layer, as DanQ-JASPAR did.
+
+    Kernel i (i < min(filters, len(pwms))) gets ``pwms[i] - 0.25`` at an offset drawn
+    uniformly from ``[margin, width - w - margin]`` and a bias drawn from U(-1, 0) (offset,
+    then bias, motif by motif). Positions outside the motif and the other kernels keep their
+    values, as in DanQ-JASPAR_train.py (whose line zeroing them is commented out). pwms are
+    (w, 4) A,C,G,T probabilities. With fewer filters than motifs only the first ones are used.
+    Returns the number of kernels written. Raises ValueError when a motif does not fit.
+    """
+    kernel, bias = (np.array(w) for w in layer.get_weights())  # (width, 4, filters), (filters,)
+    width, n = kernel.shape[0], min(kernel.shape[2], len(pwms))
+    longest = max((len(pwm) for pwm in pwms[:n]), default=0)
+    if longest > width - 2 * margin:
+        raise ValueError(
+            f"conv_width: {width} cannot hold a {longest} bp motif with {margin} bp margins; "
+            f"use at least {longest + 2 * margin}"
+        )
+    for i, pwm in enumerate(pwms[:n]):
+        start = rng.integers(margin, width - len(pwm) - margin, endpoint=True)
+        kernel[start : start + len(pwm), :, i] = np.asarray(pwm) - 0.25
+        bias[i] = rng.uniform(-1.0, 0.0)
+    layer.set_weights([kernel, bias])
+    return n

@@ -9,7 +9,7 @@ from keras import layers
 
 PRESETS: dict[str, dict] = {
     "full": {},
-    # No max-norm for `small`: with Adam (see models.build_optimizer) the 0.9 cap slows the
+    # No max-norm for `small`: with Adam (see training.optimizers) the 0.9 cap slows the
     # small model so much that on the demo GATA1 and MAFK stay near AUROC 0.83 after 30 epochs;
     # uncapped it reaches 0.98 on every motif-driven TF track in the same epochs.
     "small": {"conv_filters": (64, 96, 128), "hidden_units": 64, "max_norm": None},
@@ -31,13 +31,15 @@ def deepsea(
 ) -> keras.Model:
     """Build DeepSEA; defaults are the published architecture (52,843,119 parameters at 919).
 
-    Input ``(batch, seq_len, 4)`` float one-hot in A,C,G,T order; output ``(batch, n_tracks)``
-    sigmoid probabilities.
+    Takes ``(batch, seq_len, 4)`` float one-hot windows (A,C,G,T) and returns
+    ``(batch, n_tracks)`` sigmoid probabilities.
 
     Parameters
     ----------
-    seq_len, n_tracks
-        Window length in bp and number of output tracks.
+    seq_len
+        Window length in bp (1000).
+    n_tracks
+        Output tracks (919).
     conv_filters
         Filters of the three convolutions (published 320, 480, 960), all ``conv_width`` wide
         (8), valid padding, ReLU; max-pooling ``pool_size`` (4) after the first two.
@@ -90,11 +92,3 @@ def deepsea(
         name="output",
     )(x)
     return keras.Model(inputs, outputs, name="deepsea")
-
-
-def optimizer(learning_rate: float | None = None) -> keras.optimizers.Optimizer:
-    """Published optimiser: SGD, lr 1 with Torch-style decay lr / (1 + 8e-7 t), momentum 0.9."""
-    schedule = keras.optimizers.schedules.InverseTimeDecay(
-        1.0 if learning_rate is None else learning_rate, decay_steps=1, decay_rate=8e-7
-    )
-    return keras.optimizers.SGD(learning_rate=schedule, momentum=0.9)

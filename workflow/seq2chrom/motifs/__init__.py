@@ -1,6 +1,6 @@
 """Motif annotation of first-layer filters.
 
 `pwms` (filters -> PWMs, sites, influence), `meme` (MEME minimal format), `jaspar` (JASPAR
-from pyjaspar, offline), `tomtom` (Tomtom with a Pearson column score via memelite),
+from pyjaspar, offline), `tomtom` (Tomtom as MEME 5.4.1 computes it, numba),
 `logos` (fast information-content logos), `summary` (per-filter table and HTML).
 """

@@ -41,3 +41,15 @@ def load_jaspar(
     if not motifs:
         raise ValueError(f"no JASPAR motifs for {release} {collection} {tax_group!r}")
     return motifs
+
+
+def danq_jaspar_pwms() -> list[np.ndarray]:
+    """The 519 JASPAR CORE 2016 vertebrate motifs that initialise DanQ-JASPAR, in its order.
+
+    pyjaspar's JASPAR2016 CORE vertebrates (latest version of each matrix) sorted by matrix ID:
+    the order of the DanQ repository's ``JASPAR_CORE_2016_vertebrates.npy``, to which
+    ``DanQ-JASPAR_train.py`` refers by index. Returns (w, 4) float64 A,C,G,T probabilities
+    (the npy has A,G,C,T columns), widths 6-21.
+    """
+    motifs = load_jaspar("JASPAR2016", "CORE", "vertebrates")
+    return [motif.matrix for motif in sorted(motifs, key=lambda motif: motif.id)]

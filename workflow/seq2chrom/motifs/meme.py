@@ -75,6 +75,29 @@ def write_meme(path: str | Path, motifs: Sequence[Motif]) -> None:
     Path(path).write_text(format_meme(motifs))
 
 
+def read_background(path: str | Path) -> np.ndarray:
+    """The A,C,G,T background of a MEME motif file: ``(4,)`` float64, uniform when absent.
+
+    The numbers on the line after ``Background letter frequencies`` (as Tomtom reads them for
+    its pseudocounts), normalised to sum to 1.
+    """
+    lines = Path(path).read_text().splitlines()
+    for i, line in enumerate(lines[:-1]):
+        if line.startswith("Background letter frequencies"):
+            words = lines[i + 1].split()
+            values = dict(zip(words[::2], words[1::2], strict=False))
+            try:
+                background = np.array([float(values[base]) for base in ALPHABET])
+            except (KeyError, ValueError):
+                raise InputError(
+                    path, "background line needs 'A p C p G p T p'", line=i + 2
+                ) from None
+            if (background <= 0).any():
+                raise InputError(path, "background frequencies must be positive", line=i + 2)
+            return background / background.sum()
+    return np.full(4, 0.25)
+
+
 _MATRIX_HEADER = re.compile(r"letter-probability matrix:(?P<attrs>.*)")
 _ATTR = re.compile(r"(\w+)=\s*(\S+)")
 
@@ -82,7 +105,8 @@ _ATTR = re.compile(r"(\w+)=\s*(\S+)")
 def read_meme(path: str | Path) -> list[Motif]:
     """Read every motif of a MEME (minimal or full) motif file with the DNA alphabet.
 
-    Returns motifs with ``(w, 4)`` probability matrices (rows renormalised to sum to 1).
+    Returns motifs with ``(w, 4)`` probability matrices (rows renormalised to sum to 1 when
+    they are off by more than 1e-5, as MEME does).
     Raises `InputError` naming the line for a non-DNA alphabet, a malformed matrix, or a file
     with no motifs.
     """
@@ -143,7 +167,9 @@ def read_meme(path: str | Path) -> list[Motif]:
                     )
                 rows.append(values)
             matrix = np.asarray(rows, dtype=np.float64)
-            matrix /= matrix.sum(axis=1, keepdims=True)
+            # As MEME: rows that sum to 1 within 1e-5 stay as written (Tomtom's exact inputs).
+            totals = matrix.sum(axis=1, keepdims=True)
+            matrix = np.where(np.abs(totals - 1.0) > 1e-5, matrix / totals, matrix)
             motifs.append(Motif(current[0], matrix, current[1], nsites))
             current = None
             i += width

@@ -24,10 +24,45 @@ SUMMARY_COLUMNS = [
 ]
 
 
+def filters_table(result, influence: np.ndarray, tracks: list[str]) -> pd.DataFrame:
+    """filters.tsv: one row per conv1 filter of `result` (`pwms.FilterPWMs`).
+
+    influence: (F, T) float, the filter's influence on each track (`pwms.filter_influence`:
+    mean prediction change, signed; NaN when not measured). Columns: filter (filter0...),
+    n_sites, information (4 decimals), max_activation, status ("written", "too_few_sites", or
+    "inactive" when it never fires), influence (mean over tracks), top_track and
+    top_track_influence (the track it moves most, either way).
+    """
+    n_filters = len(result.n_sites)
+    status = np.where(
+        result.passed, "written", np.where(result.max_activation > 0, "too_few_sites", "inactive")
+    )
+    top = np.argmax(np.nan_to_num(np.abs(influence), nan=-1.0), axis=1)
+    return pd.DataFrame(
+        {
+            "filter": [f"filter{i}" for i in range(n_filters)],
+            "n_sites": result.n_sites,
+            "information": np.round(result.information, 4),
+            "max_activation": result.max_activation,
+            "status": status,
+            "influence": influence.mean(axis=1),
+            "top_track": [tracks[i] for i in top],
+            "top_track_influence": influence[np.arange(n_filters), top],
+        }
+    )
+
+
 def best_matches(tomtom: pd.DataFrame) -> pd.DataFrame:
-    """The smallest-p-value row of `tomtom` (columns of `tomtom.COLUMNS`) per filter."""
-    ordered = tomtom.sort_values(["pvalue", "target_id"], kind="stable")
-    return ordered.drop_duplicates("filter").set_index("filter")
+    """The best row of `tomtom` (Tomtom's ``tomtom.tsv`` columns) per query, indexed by filter.
+
+    Smallest p-value first; ties keep the file's order (Tomtom's: larger overlap first).
+    ``Target_name`` falls back to ``Target_ID`` for a file without it (MEME's own output).
+    """
+    ordered = tomtom.sort_values("p-value", kind="stable")
+    best = ordered.drop_duplicates("Query_ID").set_index("Query_ID")
+    if "Target_name" not in best:
+        best["Target_name"] = best["Target_ID"]
+    return best.rename_axis("filter")
 
 
 def summary_table(filters: pd.DataFrame, tomtom: pd.DataFrame) -> pd.DataFrame:
@@ -43,11 +78,11 @@ def summary_table(filters: pd.DataFrame, tomtom: pd.DataFrame) -> pd.DataFrame:
             "filter": written.index,
             "n_sites": written["n_sites"].to_numpy(),
             "information": written["information"].round(3).to_numpy(),
-            "best_match_id": best["target_id"].fillna("").to_numpy(),
-            "best_match": best["target_name"].fillna("").to_numpy(),
-            "evalue": best["evalue"].to_numpy(),
-            "qvalue": best["qvalue"].to_numpy(),
-            "strand": best["strand"].fillna("").to_numpy(),
+            "best_match_id": best["Target_ID"].fillna("").to_numpy(),
+            "best_match": best["Target_name"].fillna("").to_numpy(),
+            "evalue": best["E-value"].to_numpy(),
+            "qvalue": best["q-value"].to_numpy(),
+            "strand": best["Orientation"].fillna("").to_numpy(),
             "influence": written["influence"].to_numpy(),
             "top_track": written["top_track"].to_numpy(),
         }

@@ -95,11 +95,6 @@ def read_tsv(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=MISSING)
 
 
-def tsv_to_html(tsv: str | Path, html_path: str | Path, *, title: str = "", note: str = "") -> None:
-    """Render the TSV file `tsv` to the standalone HTML page `html_path`."""
-    Path(html_path).write_text(table_html(read_tsv(tsv), title=title, note=note), encoding="utf-8")
-
-
 def tables_html(sections: Sequence[tuple[str, pd.DataFrame]], *, title: str) -> str:
     """One page with several titled tables (e.g. settings and the tracks sheet)."""
     return _page(title, [_table_fragment(t, title=heading, note="") for heading, t in sections])

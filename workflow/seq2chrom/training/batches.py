@@ -1,10 +1,15 @@
-"""Stream shuffled (x, y) batches from a split HDF5 file, adding reverse complements on the fly.
+"""Read split files in batches: shuffled (x, y) training batches with reverse complements added
+on the fly (`H5Batches`), and a seeded sample of the sequences positive for any track
+(`sample_positive_codes`, for the motif step).
 
 An epoch's order is a pure function of (seed, epoch): contiguous blocks of samples are visited
 in a random order (chunk-level shuffle), `buffer_blocks` blocks at a time are read into a buffer
 and their items (sample, strand) shuffled inside it (in-buffer shuffle). With
 `reverse_complement` every sequence appears once per strand per epoch, as the 4.4M = 2.2M + RC
-samples of DeepSEA and DanQ. Memory holds at most two buffers, whatever the file size.
+samples of DeepSEA and DanQ. Memory holds at most two buffers, whatever the file size. The
+training file itself is a full per-sample permutation (written so by `data/encode.py`; the
+DeepSEA bundle comes shuffled), so every block is already a random sample of the genome and
+these shuffles only change the order from epoch to epoch at chunk-read speed.
 """
 
 from __future__ import annotations
@@ -13,11 +18,11 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-import h5py
 import keras
 import numpy as np
 
 from seq2chrom.errors import InputError
+from seq2chrom.splitfile import TRACKS, SplitFile, X, Y, open_split
 
 
 def reverse_complement(x: np.ndarray) -> np.ndarray:
@@ -87,16 +92,10 @@ class H5Batches(keras.utils.PyDataset):
         self.strands = 2 if reverse_complement else 1
         self.seed = int(seed)
         self.labels = labels
-        with h5py.File(self.path, "r") as handle:
-            for name in ("x", "y") if labels else ("x",):
-                if name not in handle:
-                    raise InputError(self.path, f"no dataset {name!r}", fix="rebuild the split")
-            x = handle["x"]
-            if x.ndim != 3 or x.shape[2] != 4:
-                raise InputError(self.path, f"x has shape {x.shape}, expected (N, L, 4)")
-            self.n_samples, self.seq_len = int(x.shape[0]), int(x.shape[1])
-            self.n_tracks = int(handle["y"].shape[1]) if "y" in handle else 0
-            chunk_rows = x.chunks[0] if x.chunks else 1
+        with open_split(self.path, (X, Y) if labels else (X,)) as split:
+            info = split.info()
+        self.n_samples, self.seq_len, self.n_tracks = info.n_samples, info.window, info.n_tracks
+        chunk_rows = info.chunk_rows
         if self.n_samples == 0:
             raise InputError(self.path, "x has no samples")
         self.track_columns: np.ndarray | None = None
@@ -113,7 +112,7 @@ class H5Batches(keras.utils.PyDataset):
         self.block_size = int(block_size)
         self.buffer_blocks = int(buffer_blocks)
         self.n_items = self.n_samples * self.strands
-        self._file: h5py.File | None = None
+        self._file: SplitFile | None = None
         self._lock = threading.Lock()
         self._cache: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         self.set_epoch(epoch)
@@ -162,16 +161,14 @@ class H5Batches(keras.utils.PyDataset):
         with self._lock:
             if buffer not in self._cache:
                 if self._file is None:
-                    self._file = h5py.File(self.path, "r")
+                    self._file = open_split(self.path, (X,))
                 blocks = sorted(self._buffers[buffer])
                 ends = [min(s + self.block_size, self.n_samples) for s in blocks]
-                x = np.concatenate(
-                    [self._file["x"][s:e] for s, e in zip(blocks, ends, strict=True)]
-                )
+                x = np.concatenate([self._file.x[s:e] for s, e in zip(blocks, ends, strict=True)])
                 y = (
                     self._select(
                         np.concatenate(
-                            [self._file["y"][s:e] for s, e in zip(blocks, ends, strict=True)]
+                            [self._file.y[s:e] for s, e in zip(blocks, ends, strict=True)]
                         )
                     )
                     if self.labels
@@ -217,8 +214,8 @@ class H5Batches(keras.utils.PyDataset):
     def labels_in_order(self) -> np.ndarray:
         """``y`` (n_items, T) uint8 of the current epoch in presentation order."""
         samples, _ = self.sample_order()
-        with h5py.File(self.path, "r") as handle:
-            return self._select(handle["y"][:])[samples]
+        with open_split(self.path) as split:
+            return self._select(split.y[:])[samples]
 
     def _select(self, y: np.ndarray) -> np.ndarray:
         """The chosen track columns of ``y`` (N, T_file) -> (N, T); all when none chosen."""
@@ -237,3 +234,32 @@ class H5Batches(keras.utils.PyDataset):
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def sample_positive_codes(
+    path: str | Path, max_sequences: int, seed: int, block_rows: int = 8192
+) -> tuple[np.ndarray, list[str]]:
+    """Base codes (n, L) uint8 (0-3 A,C,G,T, 4 other) of up to `max_sequences` sequences of a
+    split file positive for any track, and its track names.
+
+    The sample is seeded (`seed`) and in file order; x and y are read `block_rows` rows at a time,
+    so memory is bounded for large test sets.
+    """
+    from seq2chrom.motifs.pwms import one_hot_to_codes
+
+    with open_split(path, (X, Y, TRACKS)) as split:
+        positive = split.positive_rows(block_rows)
+        if not len(positive):
+            raise InputError(path, "no sequence is positive for any track")
+        rng = np.random.default_rng(seed)
+        chosen = np.sort(rng.choice(positive, min(max_sequences, len(positive)), replace=False))
+        x = split.x
+        codes = np.empty((len(chosen), x.shape[1]), dtype=np.uint8)
+        done = 0
+        for start in range(0, len(x), block_rows):
+            rows = chosen[(chosen >= start) & (chosen < start + block_rows)]
+            if len(rows):
+                block = np.asarray(x[int(rows[0]) : int(rows[-1]) + 1])
+                codes[done : done + len(rows)] = one_hot_to_codes(block[rows - rows[0]])
+                done += len(rows)
+        return codes, split.names()

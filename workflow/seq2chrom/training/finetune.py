@@ -1,19 +1,29 @@
 """Fine-tuning: start a model from a trained one and widen its output layer to new tracks.
 
-`transfer_weights` copies every layer of the trained (init) model into the new one except the
-output layer, whose columns are copied by track name: tracks the init model had keep their
-weights, new tracks keep the new model's fresh initialisation. `set_frozen` freezes the first
-convolution (the motif scanners, which the motif step reads) for the first epochs, so the new
-output columns settle before the motifs move.
+`start_from` loads a trained model folder into a new model and returns the record that
+identifies the start. `transfer_weights` copies every layer of the trained (init) model into
+the new one except the output layer, whose columns are copied by track name: tracks the init
+model had keep their weights, new tracks keep the new model's fresh initialisation.
+`set_frozen` freezes the first convolution (the motif scanners, which the motif step reads) for
+the first epochs, so the new output columns settle before the motifs move.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
+
+from seq2chrom.errors import InputError
+from seq2chrom.models import loading
+from seq2chrom.training.model_tracks import model_config_path, model_tracks
+
+log = logging.getLogger(__name__)
 
 OUTPUT_LAYER = "output"
 FROZEN_LAYERS = ("conv1",)
@@ -98,6 +108,63 @@ def transfer_weights(
         new=[t for t in tracks if t not in position],
         dropped=[t for t in init_tracks if t not in set(tracks)],
     )
+
+
+def start_from(model: keras.Model, folder: str | Path, tracks: Sequence[str]) -> dict:
+    """Copy the trained model in `folder` (model.keras, config.yaml) into `model`.
+
+    `tracks` are the new model's output tracks, in column order. Returns what identifies the
+    start (folder, model, preset, the file's SHA-256: the checkpoint fingerprint includes it, so
+    a checkpoint of a run from another start is never resumed) and which tracks were copied or
+    are new. Raises InputError naming the folder when it holds no usable model.
+    """
+    import yaml
+
+    folder = Path(folder)
+    path = folder / "model.keras"
+    fix = "set train.init_from to the folder of a trained model (model.keras and config.yaml)"
+    if not path.is_file():
+        raise InputError(folder, "no model.keras to fine-tune from", fix=fix)
+    init_tracks = model_tracks(path)
+    if init_tracks is None:
+        raise InputError(
+            model_config_path(path), "not found: the model's tracks are unknown", fix=fix
+        )
+    record = yaml.safe_load(model_config_path(path).read_text()) or {}
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    init_model = loading.load_model(path)
+    try:
+        transfer = transfer_weights(model, init_model, tracks, init_tracks)
+    except ValueError as error:
+        raise InputError(
+            path,
+            f"cannot fine-tune {model.name} from it ({record.get('model')}, preset "
+            f"{record.get('preset')}): {error}",
+            fix="fine-tune from a model of the same architecture, preset, sizes and window",
+        ) from None
+    del init_model
+    log.info(
+        "fine-tuning from %s: %d layers copied; output weights of %d tracks copied, %d new "
+        "(%s), %d dropped",
+        folder,
+        len(transfer.layers),
+        len(transfer.copied),
+        len(transfer.new),
+        ", ".join(transfer.new) or "none",
+        len(transfer.dropped),
+    )
+    return {
+        "path": str(folder),
+        "model": record.get("model"),
+        "preset": record.get("preset"),
+        "sha256": digest.hexdigest(),
+        "tracks_copied": len(transfer.copied),
+        "tracks_new": transfer.new,
+        "tracks_dropped": transfer.dropped,
+    }
 
 
 def set_frozen(model: keras.Model, frozen: bool, layers: Sequence[str] = FROZEN_LAYERS) -> bool:

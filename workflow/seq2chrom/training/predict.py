@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import h5py
 import keras
 import numpy as np
 
+from seq2chrom.splitfile import X, create_predictions_file, open_split
 from seq2chrom.training.batches import H5Batches, reverse_complement
 
 
@@ -60,17 +60,9 @@ def predict_file(
     ``chrom`` and ``start`` are copied when present so rows can be traced back to bins.
     """
     n_tracks = int(model.outputs[0].shape[-1])
-    with h5py.File(split, "r") as source, h5py.File(out, "w") as target:
-        n_samples = int(source["x"].shape[0])
-        y_pred = target.create_dataset(
-            "y_pred",
-            (n_samples, n_tracks),
-            dtype="float32",
-            chunks=(max(min(n_samples, 256), 1), n_tracks),
-        )
+    with (
+        open_split(split, (X,)) as source,
+        create_predictions_file(out, source, n_tracks) as y_pred,
+    ):
         for start, block in strand_averaged_batches(model, split, batch_size):
             y_pred[start : start + len(block)] = block
-        for name in ("tracks", "chrom", "start"):
-            if name in source:
-                target.create_dataset(name, data=source[name][:], dtype=source[name].dtype)
-        target.attrs["strands"] = "mean of forward and reverse complement"

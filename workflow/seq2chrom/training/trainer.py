@@ -12,36 +12,28 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from scipy.stats import rankdata
 
+from seq2chrom.errors import TrainingError
+from seq2chrom.evaluate.metrics import auroc
 from seq2chrom.training.checkpoint import Checkpoint
 from seq2chrom.training.finetune import build_optimizer_for, set_frozen
+from seq2chrom.training.optimizers import epoch_learning_rate
 
 log = logging.getLogger(__name__)
 
-HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "val_auroc", "seconds"]
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on (loss became NaN or infinite); no model is written."""
+HISTORY_COLUMNS = [
+    "epoch", "loss", "val_loss", "val_auroc", "seconds", "samples_per_s", "devices"
+]  # fmt: skip
 
 
 def mean_auroc(y_true: np.ndarray, y_score: np.ndarray) -> float:
-    """Mean AUROC over tracks that have both positives and negatives.
+    """Mean AUROC (`evaluate.metrics.auroc`) over tracks that have both positives and negatives.
 
-    y_true: (N, T) 0/1; y_score: (N, T) float. Rank formula (Mann-Whitney U) with tied scores
-    given average ranks, as scikit-learn's ``roc_auc_score``. NaN when no track qualifies.
+    y_true: (N, T) 0/1; y_score: (N, T) float. NaN when no track qualifies.
     """
-    y_true = np.asarray(y_true).astype(bool)
-    n_pos = y_true.sum(axis=0)
-    n_neg = len(y_true) - n_pos
-    keep = (n_pos > 0) & (n_neg > 0)
-    if not keep.any():
-        return float("nan")
-    ranks = rankdata(np.asarray(y_score, dtype=np.float64)[:, keep], axis=0)
-    pos, neg = n_pos[keep], n_neg[keep]
-    u = (ranks * y_true[:, keep]).sum(axis=0) - pos * (pos + 1) / 2
-    return float(np.mean(u / (pos * neg)))
+    values = auroc(y_true, y_score)
+    values = values[np.isfinite(values)]
+    return float(np.mean(values)) if len(values) else float("nan")
 
 
 def binary_crossentropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -52,12 +44,14 @@ def binary_crossentropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 def fingerprint(settings: dict) -> str:
-    """Hash of what defines a run: all settings except ``epochs`` (may be raised), verbosity."""
-    relevant = {
-        k: v for k, v in settings.items() if k not in {"epochs", "checkpoint_dir", "verbose"}
-    }
+    """Hash of what defines a run: all settings except ``epochs`` (may be raised), verbosity
+    and the devices (a run resumed on another node, or on CPU, is the same run)."""
+    ignored = {"epochs", "checkpoint_dir", "verbose", "devices"}
+    relevant = {k: v for k, v in settings.items() if k not in ignored}
     if isinstance(relevant.get("train"), dict):  # the config's train section repeats epochs
-        relevant["train"] = {k: v for k, v in relevant["train"].items() if k != "epochs"}
+        relevant["train"] = {
+            k: v for k, v in relevant["train"].items() if k not in {"epochs", "device"}
+        }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -90,7 +84,8 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
         (resume state; a checkpoint with another settings fingerprint is discarded),
         ``freeze_epochs`` (default 0: the first convolution is frozen during epochs
         1..freeze_epochs, see ``finetune.set_frozen``), ``verbose`` (Keras fit verbosity,
-        default 2), and anything else that defines the run (hashed into the fingerprint: model
+        default 2), ``devices`` (a line naming the devices, copied to each epoch's row; not
+        hashed), and anything else that defines the run (hashed into the fingerprint: model
         settings, batch size, seed, the model fine-tuned from...).
 
     On return the model holds the weights of the epoch with the lowest validation loss, with
@@ -124,16 +119,21 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
         if freeze_epochs and set_frozen(model, frozen := epoch < freeze_epochs):
             log.info("epoch %d: conv1 %s", epoch + 1, "frozen" if frozen else "trainable")
         train_batches.set_epoch(epoch)
+        rate = epoch_learning_rate(settings.get("optimizer_settings"), epoch)
+        if rate is not None:  # train.lr_schedule step: the rate of this epoch
+            model.optimizer.learning_rate = rate
+        fit_started = time.perf_counter()
         fitted = model.fit(
-            train_batches,
+            _whole_shards(train_batches),
             initial_epoch=epoch,
             epochs=epoch + 1,
             shuffle=False,  # the batches shuffle themselves, from (seed, epoch)
             verbose=settings.get("verbose", 2),
             callbacks=[_StopOnNaN(epoch)],
         )
+        fit_seconds = time.perf_counter() - fit_started
         loss = float(fitted.history["loss"][-1])
-        y_pred = model.predict(valid_batches, verbose=0)
+        y_pred = _predict(model, valid_batches)
         val_loss = binary_crossentropy(y_valid, y_pred)
         if not (math.isfinite(loss) and math.isfinite(val_loss)):
             raise TrainingError(f"loss {loss}, val_loss {val_loss} at epoch {epoch + 1}")
@@ -143,9 +143,14 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
             "val_loss": val_loss,
             "val_auroc": mean_auroc(y_valid, y_pred),
             "seconds": round(time.perf_counter() - started, 2),
+            # training only (validation excluded); the first epoch includes compilation
+            "samples_per_s": round(_n_items(train_batches) / fit_seconds, 1),
+            "devices": str(settings.get("devices", "")),
         }
         log.info(
-            "epoch %d: %s", epoch + 1, ", ".join(f"{k} {v:.4g}" for k, v in list(row.items())[1:])
+            "epoch %d: %s",
+            epoch + 1,
+            ", ".join(f"{k} {v:.4g}" for k, v in list(row.items())[1:-1]),
         )
         improved = val_loss < state["best_val_loss"]
         if improved:
@@ -168,54 +173,62 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
     return state["history"]
 
 
-def visible_gpus() -> int:
-    """Number of GPUs the active Keras backend can use."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return len(tf.config.list_physical_devices("GPU"))
-    if backend == "jax":
-        import jax
-
-        return sum(d.platform == "gpu" for d in jax.devices())
-    if backend == "torch":
-        import torch
-
-        return torch.cuda.device_count()
-    return 0
+def _shards() -> int:
+    """Devices each batch is split over by a ``keras.distribution`` (JAX data parallelism)."""
+    distribution = keras.distribution.distribution()
+    return 1 if distribution is None else int(np.prod(distribution.device_mesh.shape))
 
 
-def setup_device(seed: int, mixed_precision: bool = False):
-    """Seed everything, log the device, set mixed precision; return a distribution scope.
+class _WholeShards(keras.utils.PyDataset):
+    """``batches`` with each batch cut to a multiple of ``shards`` samples.
 
-    With several GPUs under TensorFlow the returned context is a ``MirroredStrategy`` scope
-    (build and compile the model inside it); otherwise a no-op context. On CPU under
-    TensorFlow, op determinism is enabled so runs repeat exactly.
+    JAX shards a batch evenly over the devices or not at all. With a batch size that is a
+    multiple of the devices only an epoch's last batch is cut, by fewer than ``shards`` samples
+    (a last batch of fewer than ``shards`` is repeated up to ``shards`` instead).
     """
-    import contextlib
 
-    keras.utils.set_random_seed(seed)
-    gpus = visible_gpus()
-    backend = keras.backend.backend()
-    if gpus == 0:
-        log.info("no GPU visible: training on CPU (backend %s)", backend)
-        if backend == "tensorflow":
-            import tensorflow as tf
+    def __init__(self, batches, shards: int):
+        super().__init__()
+        self.batches, self.shards = batches, shards
 
-            tf.config.experimental.enable_op_determinism()
-    else:
-        log.info("%d GPU(s) visible (backend %s)", gpus, backend)
-    if mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-        log.info("mixed precision: float16 compute, float32 variables and output layer")
-    if gpus > 1 and backend == "tensorflow":
-        import tensorflow as tf
+    def __len__(self) -> int:
+        return len(self.batches)
 
-        strategy = tf.distribute.MirroredStrategy()
-        log.info("MirroredStrategy over %d GPUs", strategy.num_replicas_in_sync)
-        return strategy.scope()
-    return contextlib.nullcontext()
+    def __getitem__(self, index: int):
+        x, y = self.batches[index]
+        keep = len(x) // self.shards * self.shards
+        if keep == 0:
+            rows = np.arange(self.shards) % len(x)
+            return x[rows], y[rows]
+        return x[:keep], y[:keep]
+
+    def on_epoch_end(self) -> None:
+        self.batches.on_epoch_end()
+
+
+def _whole_shards(batches):
+    shards = _shards()
+    return batches if shards == 1 else _WholeShards(batches, shards)
+
+
+def _predict(model: keras.Model, batches) -> np.ndarray:
+    """``model.predict`` over ``batches`` (x or (x, y)); under a keras.distribution each batch
+    is padded to a multiple of the devices (last row repeated) and the padding dropped."""
+    shards = _shards()
+    if shards == 1:
+        return model.predict(batches, verbose=0)
+    blocks = []
+    for index in range(len(batches)):
+        x = batches[index]
+        x = x[0] if isinstance(x, tuple) else x
+        rows = np.minimum(np.arange(-(-len(x) // shards) * shards), len(x) - 1)
+        blocks.append(np.asarray(model.predict_on_batch(x[rows]))[: len(x)])
+    return np.concatenate(blocks)
+
+
+def _n_items(batches) -> int:
+    """Samples one epoch of ``batches`` presents (both strands count)."""
+    return int(getattr(batches, "n_items", len(batches) * getattr(batches, "batch_size", 1)))
 
 
 def write_history(history: list[dict], path: str | Path) -> None:
@@ -235,11 +248,14 @@ def plot_history(history: list[dict], path: str | Path, title: str = "") -> None
 
     epochs = [row["epoch"] for row in history]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    ax.plot(epochs, [row["loss"] for row in history], "o-", label="training loss")
-    ax.plot(epochs, [row["val_loss"] for row in history], "s-", label="validation loss")
+    # Keras's training loss adds the model's L1/L2 penalties (DeepSEA) and runs with dropout;
+    # val_loss is the plain cross-entropy early stopping uses: label each for what it is.
+    label = "training loss (cross-entropy + penalties, dropout)"
+    ax.plot(epochs, [row["loss"] for row in history], "o-", label=label)
+    ax.plot(epochs, [row["val_loss"] for row in history], "s-", label="validation cross-entropy")
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_ylabel("binary cross-entropy")
+    ax.set_ylabel("loss")
     right = ax.twinx()
     right.plot(
         epochs,

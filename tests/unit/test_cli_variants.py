@@ -1,0 +1,189 @@
+"""`seq2chrom score-variants`, `predict-region`, `mutagenesis`, `variant-report` and
+`report-summary` on a tiny genome with toy models saved like trained ones."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+
+import h5py
+import numpy as np
+import pandas as pd
+import pyBigWig
+import pytest
+import yaml
+from seq2chrom.cli import main
+
+from tests.unit.toy_models import composition_model, motif_model
+
+WINDOW = 40
+
+
+@pytest.fixture()
+def genome(tmp_path):
+    sequence = "C" * 60 + "GATA" + "G" * 56  # chr1: 120 bp
+    path = tmp_path / "genome.fa"
+    path.write_text(f">chr1\n{sequence}\n>chr2\n{'A' * 80}\n")
+    return path
+
+
+def save(model, folder, tracks):
+    folder.mkdir()
+    model.save(folder / "model.keras")
+    (folder / "config.yaml").write_text(yaml.safe_dump({"tracks": tracks}))
+    return folder / "model.keras"
+
+
+def test_score_variants_writes_effects_summary_and_skipped(tmp_path, genome, caplog):
+    caplog.set_level(logging.INFO)
+    model = save(composition_model(WINDOW), tmp_path / "m", ["AT", "GC"])
+    sheet = tmp_path / "tracks.tsv"
+    sheet.write_text("name\tassay\nAT\tTF\nGC\tDNase\n")
+    vcf = tmp_path / "in.vcf.gz"
+    vcf.write_bytes(
+        gzip.compress(
+            b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
+            b"1\t10\t.\tC\tA,T\n"  # multi-allelic, VCF without 'chr'
+            b"1\t20\tbad_ref\tA\tG\n"
+            b"1\t200\tpast\tC\tA\n"
+            b"1\t30\tsv\tC\t<DEL>\n"
+            b"2\t5\tdel\tAA\tA\n"
+        )
+    )
+    out = tmp_path / "out" / "demo.tsv.gz"
+    argv = ["score-variants", "--model", str(model), "--genome", str(genome), "--vcf", str(vcf)]
+    assert main([*argv, "--out", str(out), "--track-sheet", str(sheet), "--device", "cpu"]) == 0
+    effects = pd.read_csv(out, sep="\t", dtype={"chrom": str})
+    assert list(effects.columns) == [
+        "variant_id", "chrom", "pos", "ref", "alt", "track", "ref_prob", "alt_prob", "diff",
+        "logfc",
+    ]  # fmt: skip
+    assert effects["variant_id"].tolist() == ["1:10:C:A"] * 2 + ["1:10:C:T"] * 2 + ["del"] * 2
+    assert effects["chrom"].tolist()[:2] == ["1", "1"]  # the VCF's names are kept
+    np.testing.assert_allclose(effects["diff"][:4], [0.025, -0.025, 0.025, -0.025], atol=1e-6)
+    np.testing.assert_allclose(effects["diff"][4:], [0, 0], atol=1e-6)  # deletion in poly-A
+    top = pd.read_csv(tmp_path / "out" / "demo.top.tsv", sep="\t")
+    assert list(top.columns[5:]) == [
+        "top_track", "top_diff", "max_abs_diff", "mean_abs_diff_TF", "mean_abs_diff_DNase",
+    ]  # fmt: skip
+    assert top["variant_id"].tolist()[-1] == "del"  # strongest first
+    skipped = pd.read_csv(tmp_path / "out" / "demo.skipped.tsv", sep="\t")
+    assert skipped["variant_id"].tolist() == ["bad_ref", "past", "sv"]
+    assert skipped["reason"].tolist() == [
+        "REF does not match the genome",
+        "past the end of the chromosome",
+        "symbolic allele",
+    ]
+    renamed = [r for r in caplog.messages if "names 2 chromosome(s) differently" in r]
+    assert len(renamed) == 1 and "1 -> chr1" in renamed[0]
+
+    report = ["variant-report", "--top", str(tmp_path / "out" / "demo.top.tsv"), "--title", "t"]
+    html, png = tmp_path / "top.html", tmp_path / "top.png"
+    assert main([*report, "--out-html", str(html), "--out-png", str(png)]) == 0
+    assert "<td>del</td>" in html.read_text() and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_malformed_vcf_stops_with_one_line(tmp_path, genome, capsys):
+    model = save(composition_model(WINDOW), tmp_path / "m", ["AT", "GC"])
+    vcf = tmp_path / "bad.vcf"
+    vcf.write_text("#CHROM\tPOS\tID\tREF\tALT\nchr1\t10\t.\tC\n")
+    argv = ["score-variants", "--model", str(model), "--genome", str(genome), "--vcf", str(vcf)]
+    assert main([*argv, "--out", str(tmp_path / "o.tsv.gz")]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == [
+        f"seq2chrom score-variants: error: {vcf}:2: 4 tab-separated column(s), a VCF record "
+        "needs at least 5 (CHROM POS ID REF ALT) (fix: give a tab-separated VCF (CHROM POS ID "
+        "REF ALT ...), e.g. from `bcftools view`)"
+    ]
+    assert not (tmp_path / "o.tsv.gz").exists()
+
+
+def test_predict_region_writes_one_bigwig_per_track(tmp_path, genome):
+    model = save(composition_model(WINDOW), tmp_path / "m", ["AT", "GC"])
+    bed = tmp_path / "regions.bed"
+    bed.write_text("chr1\t0\t60\tr1\nchr1\t40\t100\tr2\n")  # overlapping: merged to 0-100
+    out = tmp_path / "tracks"
+    argv = ["predict-region", "--model", str(model), "--genome", str(genome), "--regions"]
+    assert main([*argv, str(bed), "--out-dir", str(out), "--tracks", "GC", "--step", "20",
+                 "--bin-size", "20"]) == 0  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == ["GC.bw"]
+    handle = pyBigWig.open(str(out / "GC.bw"))
+    assert handle.chroms() == {"chr1": 120, "chr2": 80}
+    intervals = handle.intervals("chr1")
+    handle.close()
+    assert [(s, e) for s, e, _ in intervals] == [(0, 20), (20, 40), (40, 60), (60, 80), (80, 100)]
+    # bin 0-20: window -10..30 = 10 N + 30 C -> GC fraction 30/40 (N rows count as nothing)
+    np.testing.assert_allclose(intervals[0][2], 0.75, atol=1e-6)
+
+
+def test_mutagenesis_finds_the_motif(tmp_path, genome):
+    model = save(motif_model(WINDOW), tmp_path / "m", ["GATA"])
+    bed = tmp_path / "regions.bed"
+    bed.write_text("chr1\t42\t82\tsite\n")  # window 42-82 holds GATA at 60-63
+    out = tmp_path / "ism"
+    argv = ["mutagenesis", "--model", str(model), "--genome", str(genome), "--regions", str(bed)]
+    assert main([*argv, "--track", "GATA", "--out-dir", str(out), "--span", "10"]) == 0
+    with h5py.File(out / "mutagenesis.h5") as h5:
+        assert h5["effects"].shape == (1, WINDOW, 4)
+        importance = h5["importance"][0]
+    assert np.flatnonzero(importance > 1e-6).tolist() == [18, 19, 20, 21]
+    table = pd.read_csv(out / "regions.tsv", sep="\t")
+    assert table["peak_position"].tolist()[0] in range(60, 64)
+    assert (out / "site.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_summary_links_each_number(tmp_path):
+    folder = tmp_path / "results"
+    (folder / "eval" / "m").mkdir(parents=True)
+    (folder / "motifs" / "m").mkdir(parents=True)
+    (folder / "variants" / "m").mkdir(parents=True)
+    (folder / "eval" / "m" / "summary.tsv").write_text(
+        "assay\tn_tracks\tn_evaluated\tmedian_auroc\tmean_auroc\tmedian_auprc\tmean_auprc\n"
+        "TF\t2\t2\t0.95\t0.95\t0.5\t0.5\nall\t2\t2\t0.95\t0.95\t0.5\t0.5\n"
+    )
+    (folder / "motifs" / "m" / "summary.tsv").write_text(
+        "filter\tbest_match_id\tbest_match\tevalue\n"
+        "f1\tMA1\tCTCF\t1e-5\nf2\tMA1\tCTCF\t1e-3\nf3\t\t\t\nf4\tMA2\tGATA1\t1e-9\n"
+    )
+    (folder / "variants" / "m" / "demo.top.tsv").write_text(
+        "variant_id\tchrom\tpos\tref\talt\ttop_track\ttop_diff\tmax_abs_diff\n"
+        "v1\tchr1\t5\tA\tG\tCTCF_K562\t-0.4\t0.4\n"
+    )
+    out = tmp_path / "summary"
+    argv = ["report-summary", "--models", "m", "--presets", '{"m": "small"}']
+    argv += ["--eval", str(folder / "eval/m/summary.tsv")]
+    argv += ["--motifs", str(folder / "motifs/m/summary.tsv")]
+    argv += ["--variants", str(folder / "variants/m/demo.top.tsv")]
+    argv += ["--out-table", f"{out}.tsv", "--out-html", f"{out}.html", "--out-rst", f"{out}.rst"]
+    assert main(argv) == 0
+    table = pd.read_csv(f"{out}.tsv", sep="\t")
+    assert table["value"].tolist() == [
+        "0.950", "0.500", "0.950", "0.500", "3 of 4", "2 filters", "1 filter", "CTCF_K562 -0.400",
+    ]  # fmt: skip
+    assert table["item"].tolist()[5:] == ["CTCF", "GATA1", "v1"]
+    rst = (tmp_path / "summary.rst").read_text()
+    link = f"`0.950 <javascript:app.showResultInfo('{folder}/eval/m/summary.html')>`__"
+    assert link in rst
+    assert f"app.showResultInfo('{folder}/variants/m/demo.top.html')" in rst
+    from docutils.core import publish_parts
+
+    body = publish_parts(rst, writer_name="html")["body"]
+    assert body.count("javascript:app.showResultInfo") == 8
+
+
+def test_a_vcf_without_records_writes_empty_tables(tmp_path, genome):
+    model = save(composition_model(WINDOW), tmp_path / "m", ["AT", "GC"])
+    vcf = tmp_path / "empty.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n")
+    out = tmp_path / "empty.tsv.gz"
+    argv = ["score-variants", "--model", str(model), "--genome", str(genome), "--vcf", str(vcf)]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert pd.read_csv(out, sep="\t").empty
+    top = tmp_path / "empty.top.tsv"
+    assert list(pd.read_csv(top, sep="\t").columns)[:6] == [
+        "variant_id", "chrom", "pos", "ref", "alt", "top_track",
+    ]  # fmt: skip
+    html, png = tmp_path / "e.html", tmp_path / "e.png"
+    report = ["variant-report", "--top", str(top), "--out-html", str(html), "--out-png", str(png)]
+    assert main(report) == 0
+    assert "No variant was scored" in html.read_text()

@@ -1,0 +1,49 @@
+"""Defaults and names come from the config schema: the CLI, the registry and the rules agree."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+import yaml
+from seq2chrom.config import SCHEMA_PATH, default, defaults, properties
+from seq2chrom.errors import InputError
+from seq2chrom.training.session import train_settings
+
+
+def test_defaults_are_read_from_the_schema():
+    raw = yaml.safe_load(SCHEMA_PATH.read_text())
+    epochs = raw["properties"]["train"]["properties"]["epochs"]["default"]
+    assert defaults("train")["epochs"] == epochs == 60
+    assert default("seed") == 1 and default("motifs", "evalue") == 0.01
+
+
+def test_train_settings_fill_schema_defaults_and_refuse_unknown_keys():
+    settings = train_settings({"epochs": 3})
+    assert settings["epochs"] == 3 and settings["batch_size"] == defaults("train")["batch_size"]
+    assert "init_from" not in settings and "freeze_epochs" not in settings
+    with pytest.raises(InputError, match=r"unknown keys \['epoch'\]"):
+        train_settings({"epoch": 3})
+    with pytest.raises(InputError, match="pass them as --init-from"):
+        train_settings({"init_from": "x"})
+
+
+def test_model_names_agree_between_schema_registry_and_cli():
+    from seq2chrom.cli.train import register
+    from seq2chrom.models import BUILDERS, PRESETS
+
+    schema_models = set(properties("models")["properties"])
+    compared = set(properties("finetune_comparison", "model")["enum"])
+    assert schema_models == compared == set(BUILDERS) == set(PRESETS)
+    subparsers = argparse.ArgumentParser().add_subparsers()
+    register(subparsers)
+    choices = {a.dest: a.choices for a in subparsers.choices["train"]._actions}
+    assert set(choices["model"]) == set(BUILDERS)
+
+
+def test_presets_in_the_schema_are_the_registry_presets():
+    from seq2chrom.models import PRESETS
+
+    raw = yaml.safe_load(SCHEMA_PATH.read_text())
+    presets = set(raw["$defs"]["preset"]["enum"])
+    assert all(set(PRESETS[name]) == presets for name in PRESETS)

@@ -1,0 +1,108 @@
+"""VCF reading: every malformed line stops with file and line; odd records are set aside."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+from Bio import bgzf
+from seq2chrom.errors import InputError
+from seq2chrom.variants.vcf import (
+    NO_CHROMOSOME,
+    PAST_END,
+    SYMBOLIC,
+    match_chromosomes,
+    read_vcf,
+    reference_mismatch,
+    split_placeable,
+)
+
+HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+
+
+def vcf(tmp_path, body: str, kind: str = "plain", name: str = "in.vcf"):
+    data = (HEADER + body).encode()
+    path = tmp_path / name
+    if kind == "plain":
+        path.write_bytes(data)
+    elif kind == "gzip":
+        path.write_bytes(gzip.compress(data))
+    else:
+        with bgzf.BgzfWriter(str(path), "wb") as handle:
+            handle.write(data)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["plain", "gzip", "bgzip"])
+def test_reads_plain_gzip_and_bgzip_alike(tmp_path, kind):
+    path = vcf(tmp_path, "chr1\t5\trs1\tA\tG\t.\t.\t.\nchr1\t9\t.\tc\tt\t.\t.\t.\n", kind)
+    variants = read_vcf(path).variants
+    assert variants["variant_id"].tolist() == ["rs1", "chr1:9:C:T"]
+    assert variants["pos"].tolist() == [5, 9]
+    assert variants["ref"].tolist() == ["A", "C"] and variants["alt"].tolist() == ["G", "T"]
+    assert variants["line"].tolist() == [3, 4]
+
+
+def test_multi_allelic_records_are_split_and_symbolic_alleles_skipped(tmp_path):
+    body = "chr1\t5\t.\tA\tG,T,<DEL>\t.\t.\t.\nchr1\t7\tsv1\tC\t<INS>\t.\t.\t.\n"
+    records = read_vcf(vcf(tmp_path, body))
+    assert records.variants["variant_id"].tolist() == ["chr1:5:A:G", "chr1:5:A:T"]
+    assert records.skipped["alt"].tolist() == ["<DEL>", "<INS>"]
+    assert records.skipped["variant_id"].tolist() == ["chr1:5:A:<DEL>", "sv1"]
+    assert set(records.skipped["reason"]) == {SYMBOLIC}
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("chr1\t5\t.\tA\n", "4 tab-separated column"),
+        ("chr1 5 . A G\n", "1 tab-separated column"),
+        ("chr1\tfive\t.\tA\tG\n", "POS 'five'"),
+        ("chr1\t0\t.\tA\tG\n", "POS '0'"),
+        ("chr1\t5\t.\tA-\tG\n", "REF 'A-'"),
+        ("chr1\t5\t.\tA\tG,X1\n", "ALT 'G,X1'"),
+    ],
+)
+def test_malformed_lines_stop_naming_file_and_line(tmp_path, line, message):
+    path = vcf(tmp_path, "chr1\t2\t.\tA\tC\n" + line)
+    with pytest.raises(InputError) as caught:
+        read_vcf(path)
+    text = str(caught.value)
+    assert text.startswith(f"{path}:4: ") and message in text and "(fix: " in text
+
+
+def test_missing_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="VCF not found"):
+        read_vcf(tmp_path / "none.vcf")
+
+
+def test_chromosome_names_match_across_naming_schemes():
+    mapping, renamed = match_chromosomes(["1", "chr2", "MT", "X", "GL000"], ["chr1", "2", "chrM"])
+    assert mapping == {"1": "chr1", "chr2": "2", "MT": "chrM"}
+    assert renamed == [("1", "chr1"), ("chr2", "2"), ("MT", "chrM")]
+
+
+def test_variants_past_the_end_or_on_unknown_chromosomes_are_set_aside():
+    variants = pd.DataFrame(
+        {
+            "variant_id": ["a", "b", "c", "d"],
+            "chrom": ["1", "1", "1", "7"],
+            "pos": [10, 11, 9, 1],
+            "ref": ["A", "A", "AC", "A"],
+            "alt": ["G", "G", "A", "G"],
+            "line": [1, 2, 3, 4],
+        }
+    )
+    kept, skipped = split_placeable(variants, {"chr1": 10}, {"1": "chr1"})
+    assert kept["variant_id"].tolist() == ["a", "c"]  # c's REF ends on the last base
+    assert kept["genome_chrom"].tolist() == ["chr1", "chr1"]
+    assert skipped["variant_id"].tolist() == ["b", "d"]
+    assert skipped["reason"].tolist() == [PAST_END, NO_CHROMOSOME]
+
+
+def test_reference_mismatch_ignores_case_but_not_n():
+    sequence = np.frombuffer(b"acgtNA", np.uint8)
+    got = reference_mismatch(sequence, np.array([0, 1, 4, 4, 2]), ["A", "CG", "N", "A", "GG"])
+    assert got.tolist() == [False, False, False, True, True]

@@ -1,0 +1,178 @@
+# Using the trained models: variant effects from VCFs, prediction tracks for a genome browser,
+# in-silico mutagenesis. Each part is off unless its config section is filled in.
+#
+# Inputs:  results/models/{model}/model.keras (+ config.yaml), the genome, config["variants"]
+#          ["vcfs"] (path or http(s) URL), config["prediction_tracks"]["regions"] (BED),
+#          results/predictions/{model}/test.h5 (best test sequences for mutagenesis).
+# Outputs: results/variants/{model}/{name}.tsv.gz, .top.tsv, .skipped.tsv, .top.html, .png;
+#          results/tracks/{model}/{track}.bw; results/mutagenesis/{model}/regions.bed and
+#          windows/ (mutagenesis.h5, regions.tsv, one PNG per window).
+
+
+include: "variants_common.smk"
+
+
+rule variant_effects:
+    input:
+        model="results/models/{model}/model.keras",
+        model_config="results/models/{model}/config.yaml",
+        genome=GENOME_FASTA,
+        vcf=vcf_input,
+        sheet=TRACKS_SHEET,
+    output:
+        effects="results/variants/{model}/{vcf}.tsv.gz",
+        top="results/variants/{model}/{vcf}.top.tsv",
+        skipped="results/variants/{model}/{vcf}.skipped.tsv",
+    log:
+        "logs/variant_effects/{model}/{vcf}.log",
+    benchmark:
+        "benchmarks/variant_effects/{model}/{vcf}.tsv"
+    conda:
+        "../../envs/variants.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=lambda wc, attempt: attempt * 120,
+    params:
+        device=config["train"].get("device", "auto"),
+    shell:
+        "seq2chrom score-variants --model {input.model:q} --genome {input.genome:q}"
+        " --vcf {input.vcf:q} --track-sheet {input.sheet:q} --device {params.device:q}"
+        " --out {output.effects:q} 2> {log:q}"
+
+
+rule variant_report:
+    input:
+        top="results/variants/{model}/{vcf}.top.tsv",
+    output:
+        html=report(
+            "results/variants/{model}/{vcf}.top.html",
+            caption="../report/variants_top.rst",
+            category="Variants",
+            subcategory="{model}",
+            labels={
+                "model": "{model}",
+                "item": "{vcf}: strongest variants and tracks",
+            },
+        ),
+        png=report(
+            "results/variants/{model}/{vcf}.png",
+            caption="../report/variants_plot.rst",
+            category="Variants",
+            subcategory="{model}",
+            labels={"model": "{model}", "item": "{vcf}: effects"},
+        ),
+    log:
+        "logs/variant_report/{model}/{vcf}.log",
+    benchmark:
+        "benchmarks/variant_report/{model}/{vcf}.tsv"
+    conda:
+        "../../envs/variants.yaml"
+    params:
+        title=lambda wildcards: f"{wildcards.model}, {wildcards.vcf}",
+    shell:
+        "seq2chrom variant-report --top {input.top:q} --title {params.title:q}"
+        " --out-html {output.html:q} --out-png {output.png:q} 2> {log:q}"
+
+
+rule predict_region:
+    input:
+        model="results/models/{model}/model.keras",
+        model_config="results/models/{model}/config.yaml",
+        genome=GENOME_FASTA,
+        regions=PREDICTION_TRACKS.get("regions") or [],
+    output:
+        expand(
+            "results/tracks/{{model}}/{track}.bw",
+            track=PREDICTION_TRACKS.get("tracks") or TRACKS,
+        ),
+    log:
+        "logs/predict_region/{model}.log",
+    benchmark:
+        "benchmarks/predict_region/{model}.tsv"
+    conda:
+        "../../envs/variants.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=lambda wc, attempt: attempt * 60,
+    params:
+        tracks=",".join(PREDICTION_TRACKS.get("tracks") or []),
+        step=PREDICTION_TRACKS.get("step", 200),
+        bin_size=config["bins"]["size"],
+        out_dir=lambda wc: f"results/tracks/{wc.model}",
+        device=config["train"].get("device", "auto"),
+    shell:
+        "seq2chrom predict-region --model {input.model:q} --genome {input.genome:q}"
+        " --device {params.device:q}"
+        " --regions {input.regions:q} --tracks={params.tracks:q} --step {params.step:q}"
+        " --bin-size {params.bin_size:q} --out-dir {params.out_dir:q} 2> {log:q}"
+
+
+rule mutagenesis_regions:
+    input:
+        predictions="results/predictions/{model}/test.h5",
+        data="results/data/test.h5",
+        top=lambda wc: (
+            expand(
+                "results/variants/{model}/{vcf}.top.tsv",
+                model=wc.model,
+                vcf=list(VCFS),
+            )
+            if wc.model in VARIANT_MODELS and MUTAGENESIS.get("top_variants")
+            else []
+        ),
+    output:
+        "results/mutagenesis/{model}/regions.bed",
+    log:
+        "logs/mutagenesis_regions/{model}.log",
+    benchmark:
+        "benchmarks/mutagenesis_regions/{model}.tsv"
+    conda:
+        "../../envs/variants.yaml"
+    params:
+        tracks=",".join(MUTAGENESIS.get("tracks") or []),
+        top_variants=MUTAGENESIS.get("top_variants", 0),
+        window=config["bins"]["window"],
+        bin_size=config["bins"]["size"],
+    shell:
+        "seq2chrom mutagenesis-regions --predictions {input.predictions:q}"
+        " --data {input.data:q} --tracks={params.tracks:q} --variants {input.top:q}"
+        " --top-variants {params.top_variants:q} --window {params.window:q}"
+        " --bin-size {params.bin_size:q} --out {output:q} 2> {log:q}"
+
+
+rule mutagenesis:
+    input:
+        model="results/models/{model}/model.keras",
+        model_config="results/models/{model}/config.yaml",
+        genome=GENOME_FASTA,
+        regions="results/mutagenesis/{model}/regions.bed",
+    output:
+        report(
+            directory("results/mutagenesis/{model}/windows"),
+            patterns=["{name}.png"],
+            caption="../report/mutagenesis.rst",
+            category="Variants",
+            subcategory="{model}",
+            labels={"model": "{model}", "item": "mutagenesis {name}"},
+        ),
+    log:
+        "logs/mutagenesis/{model}.log",
+    benchmark:
+        "benchmarks/mutagenesis/{model}.tsv"
+    conda:
+        "../../envs/variants.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=lambda wc, attempt: attempt * 120,
+    params:
+        device=config["train"].get("device", "auto"),
+    shell:
+        "seq2chrom mutagenesis --model {input.model:q} --genome {input.genome:q}"
+        " --regions {input.regions:q} --device {params.device:q} --out-dir {output:q}"
+        " 2> {log:q}"

@@ -1,0 +1,77 @@
+# Settings, checks, input functions and targets of the steps that use the trained models
+# (workflow/rules/variants.smk), kept apart from the rules as Snakemake's lint asks.
+
+VARIANTS = config.get("variants") or {}
+VCFS = VARIANTS.get("vcfs") or {}
+VARIANT_MODELS = (VARIANTS.get("models") or MODELS) if VCFS else []
+PREDICTION_TRACKS = config.get("prediction_tracks") or {}
+MUTAGENESIS = config.get("mutagenesis") or {}
+MUTAGENESIS_MODELS = (
+    (MUTAGENESIS.get("models") or MODELS)
+    if MUTAGENESIS.get("tracks") or MUTAGENESIS.get("top_variants")
+    else []
+)
+# the data build's indexed plain copy; bundle mode reads config["genome"] as given
+GENOME_FASTA = (
+    "results/genome/genome.fa"
+    if DATA_SOURCE != "deepsea_bundle"
+    else config.get("genome", "")
+)
+
+
+wildcard_constraints:
+    vcf="|".join(map(re.escape, VCFS)) or "none",
+
+
+def check_use_config():
+    """Fail at parse time on model or track names the use steps cannot find."""
+    for key, names in (
+        ("variants.models", VARIANTS.get("models") or []),
+        ("mutagenesis.models", MUTAGENESIS.get("models") or []),
+    ):
+        unknown = [name for name in names if name not in MODELS]
+        if unknown:
+            raise ValueError(
+                f"{key}: {unknown} not in models {MODELS} (fix: name trained models)"
+            )
+    for key, names in (
+        ("prediction_tracks.tracks", PREDICTION_TRACKS.get("tracks") or []),
+        ("mutagenesis.tracks", MUTAGENESIS.get("tracks") or []),
+    ):
+        unknown = [name for name in names if name not in TRACKS]
+        if unknown:
+            raise ValueError(
+                f"{key}: {unknown} are not tracks of {TRACKS_SHEET} (fix: use track names)"
+            )
+    if MUTAGENESIS.get("top_variants") and not VARIANT_MODELS:
+        raise ValueError(
+            "mutagenesis.top_variants needs scored variants (fix: fill in variants.vcfs, "
+            "or set mutagenesis.top_variants to 0)"
+        )
+
+
+check_use_config()
+
+
+def vcf_input(wildcards):
+    """The VCF of `{vcf}`: its path, or for an http(s) URL Snakemake's downloaded copy."""
+    path = VCFS[wildcards.vcf]
+    return storage.http(path) if "://" in path else path
+
+
+def use_outputs():
+    """Targets of the use steps that the config turns on."""
+    targets = expand(
+        "results/variants/{model}/{vcf}.{item}",
+        model=VARIANT_MODELS,
+        vcf=list(VCFS),
+        item=["tsv.gz", "top.html", "png"],
+    )
+    if PREDICTION_TRACKS.get("regions"):
+        targets += expand(
+            "results/tracks/{model}/{track}.bw",
+            model=MODELS,
+            track=PREDICTION_TRACKS.get("tracks") or TRACKS,
+        )
+    targets += expand("results/mutagenesis/{model}/windows", model=MUTAGENESIS_MODELS)
+    return targets

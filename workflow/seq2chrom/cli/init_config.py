@@ -1,0 +1,31 @@
+"""`seq2chrom init-config`: write a config.yaml for one's own genome and tracks (or a bundle)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    init = subparsers.add_parser(
+        "init-config",
+        help="write a checked config.yaml for your genome + track sheet, or a DeepSEA bundle",
+        description="Write DeepSEA's settings for your files to --out, checked against the "
+        "config schema: --genome FASTA --tracks TSV builds the data from them; --bundle DIR "
+        "imports DeepSEA's training bundle (train.mat, valid.mat, test.mat).",
+    )
+    init.add_argument("--genome", type=Path, help="reference FASTA (plain, gzip or bgzip)")
+    init.add_argument("--tracks", type=Path, help="track sheet TSV (name, assay, cell_type, path)")
+    init.add_argument("--bundle", type=Path, help="folder of the DeepSEA bundle's .mat files")
+    init.add_argument(
+        "--out", type=Path, default=Path("config/config.yaml"), help="config to write"
+    )
+    init.add_argument("--force", action="store_true", help="replace an existing --out")
+    init.set_defaults(func=run_init_config)
+
+
+def run_init_config(args) -> None:
+    from seq2chrom.config_init import new_config, write_config
+
+    config = new_config(genome=args.genome, tracks=args.tracks, bundle=args.bundle)
+    out = write_config(config, args.out, force=args.force)
+    print(f"wrote {out}; run: snakemake --configfile {out} (add --profile for a cluster)")

@@ -1,0 +1,50 @@
+"""Defaults of the workflow config, read from its schema (workflow/schemas/config.schema.yaml),
+and the rules of a track-sheet row (workflow/schemas/tracks.schema.yaml).
+
+The schema is the one source of defaults: Snakemake fills them into the config before any rule
+runs, and subcommands called by hand take theirs from here. The schema is found beside the
+package (`pip install -e .` keeps the package in workflow/seq2chrom, next to workflow/schemas).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
+TRACKS_SCHEMA_PATH = SCHEMA_PATH.with_name("tracks.schema.yaml")  # one row of the track sheet
+
+
+@functools.cache
+def schema(path: Path = SCHEMA_PATH) -> dict:
+    """The config schema as a dict (read once per process)."""
+    import yaml
+
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: config schema not found; install seq2chrom from its repository "
+            "(pip install -e .), which keeps workflow/schemas beside the package"
+        )
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def properties(*keys: str) -> dict:
+    """The schema of the config key at `keys` (e.g. "train", "device"); () for the whole."""
+    spec = schema()
+    for key in keys:
+        spec = spec["properties"][key]
+    return spec
+
+
+def defaults(section: str) -> dict:
+    """Default of every key of a config section that has one, e.g. defaults("train")["epochs"]."""
+    return {
+        key: spec["default"]
+        for key, spec in properties(section)["properties"].items()
+        if "default" in spec
+    }
+
+
+def default(*keys: str):
+    """Default of one config key, e.g. default("motifs", "evalue") -> 0.01, default("seed")."""
+    return properties(*keys)["default"]

@@ -1,0 +1,117 @@
+"""A starting config.yaml for one's own data (`seq2chrom init-config`).
+
+From a genome FASTA and a track sheet (or a DeepSEA bundle folder) it writes DeepSEA's
+settings: 200 bp bins, 1000 bp windows, full-size DeepSEA and DanQ, and whole chromosomes 8 + 9
+for testing and 7 for validation, named as the FASTA names them (chr8 or 8). The result is
+checked against workflow/schemas/config.schema.yaml before it is written.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from seq2chrom.errors import InputError
+
+BUNDLE_FILES = ("train.mat", "valid.mat", "test.mat")
+# DeepSEA's chromosomes: test 8 and 9, validation 7 (a region of it in the paper).
+TEST_CHROMOSOMES, VALID_CHROMOSOMES = ("8", "9"), ("7",)
+
+
+def fasta_names(path: Path) -> list[str]:
+    """Sequence names of a FASTA (plain or gzip/bgzip): from its .fai when there is one."""
+    index = Path(f"{path}.fai")
+    if index.is_file():
+        return [line.split("\t", 1)[0] for line in index.read_text().splitlines() if line]
+    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+    with opener(path, "rt") as handle:
+        return [line[1:].split(maxsplit=1)[0] for line in handle if line.startswith(">")]
+
+
+def deepsea_split(names: list[str], genome: Path) -> dict[str, list[str]]:
+    """DeepSEA's split in the genome's own naming; InputError when a chromosome is missing."""
+    by_number = {name.removeprefix("chr"): name for name in names}
+    missing = [n for n in TEST_CHROMOSOMES + VALID_CHROMOSOMES if n not in by_number]
+    if missing:
+        raise InputError(
+            genome,
+            f"no chromosome {', '.join(missing)} (chr-prefixed or not) for DeepSEA's split",
+            fix="start from config/examples/deepsea_hg19.yaml and set split to your chromosomes",
+        )
+    return {
+        "test": [by_number[n] for n in TEST_CHROMOSOMES],
+        "valid": [by_number[n] for n in VALID_CHROMOSOMES],
+    }
+
+
+def check_tracks(tracks: Path) -> list[dict]:
+    """The track sheet's rows, each checked against workflow/schemas/tracks.schema.yaml."""
+    import jsonschema
+
+    from seq2chrom.config import TRACKS_SCHEMA_PATH, schema
+    from seq2chrom.data.tracksheet import read_table
+
+    rows = read_table(tracks).to_dict("records")
+    validator = jsonschema.Draft202012Validator(schema(TRACKS_SCHEMA_PATH))
+    for line, row in enumerate(rows, 2):
+        error = next(iter(validator.iter_errors(row)), None)
+        if error:
+            raise InputError(tracks, error.message, line=line, fix="see config/README.md")
+    return rows
+
+
+def new_config(
+    genome: Path | None = None, tracks: Path | None = None, bundle: Path | None = None
+) -> dict:
+    """The config for a genome + track sheet, or for a DeepSEA bundle folder (paths as given)."""
+    config: dict = {"seed": 1}
+    config["bins"] = {"size": 200, "window": 1000, "min_overlap": 0.5, "select": "tf_positive"}
+    if bundle is not None:
+        missing = [name for name in BUNDLE_FILES if not (bundle / name).is_file()]
+        if missing:
+            raise InputError(bundle, f"no {', '.join(missing)}", fix="unpack the bundle there")
+        config["split"] = {"test": ["chr8", "chr9"], "valid": ["chr7"]}  # the bundle's own
+        config["data"] = {"source": "deepsea_bundle", "bundle_dir": str(bundle)}
+    else:
+        if genome is None or tracks is None:
+            raise InputError("init-config", "give --genome and --tracks, or --bundle")
+        if not genome.is_file():
+            raise InputError(genome, "genome FASTA not found")
+        rows = check_tracks(tracks)
+        config["genome"], config["tracks"] = str(genome), str(tracks)
+        if not any(row["assay"] == "TF" for row in rows):
+            config["bins"]["select"] = "any_positive"  # tf_positive would select no bin
+        config["split"] = deepsea_split(fasta_names(genome), genome)
+        config["data"] = {"source": "genome"}
+    config["models"] = {"deepsea": {"preset": "full"}, "danq": {"preset": "full"}}
+    config["train"] = {"epochs": 30, "batch_size": 100, "patience": 5, "device": "auto"}
+    order = ("genome", "tracks", "seed", "bins", "split", "data", "models", "train")
+    return {key: config[key] for key in order if key in config}
+
+
+def check_config(config: dict, where: str | Path = "config") -> None:
+    """InputError naming the first key that workflow/schemas/config.schema.yaml rejects."""
+    import jsonschema
+
+    from seq2chrom.config import schema
+
+    error = next(iter(jsonschema.Draft202012Validator(schema()).iter_errors(config)), None)
+    if error:
+        key = ".".join(map(str, error.absolute_path)) or "(top level)"
+        raise InputError(where, f"{key}: {error.message}", fix="see config/README.md")
+
+
+def write_config(config: dict, out: Path, force: bool = False) -> Path:
+    """Check `config` and write it as YAML to `out` (refuses to replace a file unless `force`)."""
+    import yaml
+
+    check_config(config, out)
+    if out.exists() and not force:
+        raise InputError(out, "exists", fix="add --force to replace it, or give --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        "# Written by `seq2chrom init-config` with DeepSEA's settings; every key is explained in\n"
+        "# config/README.md and checked against workflow/schemas/config.schema.yaml.\n"
+    )
+    out.write_text(header + yaml.safe_dump(config, sort_keys=False))
+    return out

@@ -1,0 +1,194 @@
+"""Variants from a VCF: plain, gzip or bgzip; multi-allelic records split; chromosome names
+matched to the genome; records that cannot be scored set aside with a reason.
+
+Only the first five columns are read (CHROM POS ID REF ALT); sample columns are ignored. A
+record whose ALT is symbolic (``<DEL>``, breakends, ``*``, ``.``), whose REF differs from the
+genome, or that lies past the end of its chromosome is not an error: it is returned among the
+skipped records with the reason, so one odd line does not stop a large VCF. A line that is not
+VCF at all (too few columns, a POS that is not a positive integer, REF or ALT with characters
+other than bases) stops with an InputError naming the file, the line and the fix.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seq2chrom.errors import InputError
+
+COLUMNS = ["variant_id", "chrom", "pos", "ref", "alt"]
+SKIPPED_COLUMNS = [*COLUMNS, "line", "reason"]
+SYMBOLIC = "symbolic allele"
+REF_MISMATCH = "REF does not match the genome"
+PAST_END = "past the end of the chromosome"
+NO_CHROMOSOME = "chromosome not in the genome"
+_BASES = re.compile(r"^[ACGTNacgtn]+$")
+_FIX = "give a tab-separated VCF (CHROM POS ID REF ALT ...), e.g. from `bcftools view`"
+
+
+@dataclass
+class VcfRecords:
+    """Biallelic records of a VCF and the ones set aside.
+
+    variants: DataFrame with `COLUMNS` + ``line`` (1-based line in the file); ``pos`` is the
+    VCF's 1-based position, ``ref``/``alt`` upper case; one row per ALT allele.
+    skipped: DataFrame with `SKIPPED_COLUMNS`.
+    """
+
+    variants: pd.DataFrame
+    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SKIPPED_COLUMNS))
+
+
+def open_text(path: str | Path):
+    """Open a plain, gzip or bgzip text file for reading (bgzip is multi-member gzip)."""
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    if gzipped:
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="")
+    return open(path, encoding="utf-8", errors="replace", newline="")
+
+
+def _records(path: Path, lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    for number, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r\n")
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) < 5:
+            raise InputError(
+                path,
+                f"{len(fields)} tab-separated column(s), a VCF record needs at least 5 "
+                "(CHROM POS ID REF ALT)",
+                line=number,
+                fix=_FIX,
+            )
+        yield number, fields
+
+
+def variant_id(vcf_id: str, chrom: str, pos: int, ref: str, alt: str) -> str:
+    """The VCF's ID, or ``chrom:pos:ref:alt`` when the ID is missing (``.``)."""
+    return f"{chrom}:{pos}:{ref}:{alt}" if vcf_id in ("", ".") else vcf_id
+
+
+def is_symbolic(allele: str) -> bool:
+    """True for ALT alleles that are not bases: ``<ID>``, breakends, ``*`` and ``.``."""
+    return allele in ("*", ".") or allele.startswith("<") or "[" in allele or "]" in allele
+
+
+def read_vcf(path: str | Path) -> VcfRecords:
+    """Read CHROM, POS, ID, REF, ALT of every record; split multi-allelic records.
+
+    Symbolic ALT alleles go to ``skipped``; malformed lines raise InputError.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "VCF not found", fix="check the path")
+    rows: list[tuple] = []
+    skipped: list[tuple] = []
+    try:
+        with open_text(path) as handle:
+            for number, fields in _records(path, handle):
+                chrom, pos_text, vcf_id, ref, alt_text = (f.strip() for f in fields[:5])
+                if not pos_text.isdigit() or int(pos_text) < 1:
+                    raise InputError(
+                        path,
+                        f"POS {pos_text!r} is not a positive integer",
+                        line=number,
+                        fix="POS is the 1-based position (column 2)",
+                    )
+                if not _BASES.match(ref):
+                    raise InputError(
+                        path,
+                        f"REF {ref!r} is not a base sequence (A, C, G, T, N)",
+                        line=number,
+                        fix="REF is column 4, the reference bases",
+                    )
+                pos, ref = int(pos_text), ref.upper()
+                for alt in alt_text.split(","):
+                    if is_symbolic(alt):
+                        key = variant_id(vcf_id, chrom, pos, ref, alt)
+                        skipped.append((key, chrom, pos, ref, alt, number, SYMBOLIC))
+                    elif _BASES.match(alt):
+                        alt = alt.upper()
+                        key = variant_id(vcf_id, chrom, pos, ref, alt)
+                        rows.append((key, chrom, pos, ref, alt, number))
+                    else:
+                        raise InputError(
+                            path,
+                            f"ALT {alt_text!r} is not a list of base sequences or symbolic alleles",
+                            line=number,
+                            fix="ALT is column 5, comma-separated alleles",
+                        )
+    except (OSError, EOFError, UnicodeError) as error:
+        raise InputError(path, f"cannot read: {error}", fix="re-download or recompress") from None
+    variants = pd.DataFrame(rows, columns=[*COLUMNS, "line"])
+    variants["pos"] = variants["pos"].astype(np.int64)
+    return VcfRecords(variants, pd.DataFrame(skipped, columns=SKIPPED_COLUMNS))
+
+
+def chromosome_aliases(name: str) -> list[str]:
+    """Names a chromosome may have in another naming scheme (chr1 <-> 1, chrM <-> MT)."""
+    bare = name[3:] if name.lower().startswith("chr") else name
+    names = [name, bare, f"chr{bare}"]
+    if bare.upper() in ("M", "MT"):
+        names += ["chrM", "MT", "M"]
+    return list(dict.fromkeys(names))
+
+
+def match_chromosomes(
+    vcf_names: Iterable[str], genome_names: Iterable[str]
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Map VCF chromosome names to the genome's: the same name, else an alias.
+
+    Returns (mapping for the names found, the (VCF name, genome name) pairs that differ).
+    Names with no match are left out of the mapping.
+    """
+    genome = set(genome_names)
+    mapping: dict[str, str] = {}
+    renamed: list[tuple[str, str]] = []
+    for name in dict.fromkeys(vcf_names):
+        found = next((alias for alias in chromosome_aliases(name) if alias in genome), None)
+        if found is None:
+            continue
+        mapping[name] = found
+        if found != name:
+            renamed.append((name, found))
+    return mapping, renamed
+
+
+def reference_mismatch(sequence: np.ndarray, pos0: np.ndarray, refs: Iterable[str]) -> np.ndarray:
+    """Which variants' REF differs from the genome (case-insensitive; N matches only N).
+
+    sequence: (L,) uint8 ASCII of one chromosome; pos0: (n,) 0-based starts inside it.
+    Returns (n,) bool.
+    """
+    upper = np.asarray(sequence, np.uint8)
+    mismatch = np.zeros(len(pos0), dtype=bool)
+    for i, (start, ref) in enumerate(zip(np.asarray(pos0), refs, strict=True)):
+        genome = upper[start : start + len(ref)].tobytes().decode("ascii", errors="replace")
+        mismatch[i] = genome.upper() != ref
+    return mismatch
+
+
+def split_placeable(
+    variants: pd.DataFrame, sizes: Mapping[str, int], chrom_map: Mapping[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Set aside variants on unknown chromosomes or past a chromosome's end.
+
+    Adds column ``genome_chrom`` (the genome's name). Returns (kept, skipped) with the reasons.
+    """
+    variants = variants.assign(genome_chrom=variants["chrom"].map(chrom_map))
+    unknown = variants["genome_chrom"].isna().to_numpy()
+    length = variants["genome_chrom"].map(sizes).fillna(0).to_numpy(np.int64)
+    end = variants["pos"].to_numpy(np.int64) - 1 + variants["ref"].str.len().to_numpy()
+    past = ~unknown & (end > length)
+    reason = np.where(unknown, NO_CHROMOSOME, PAST_END)
+    out = unknown | past
+    skipped = variants[out].assign(reason=reason[out])[SKIPPED_COLUMNS]
+    return variants[~out].reset_index(drop=True), skipped.reset_index(drop=True)
