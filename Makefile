@@ -15,10 +15,18 @@ TEST_PACKAGES := libxml2-dev libxslt1-dev zlib1g-dev
 
 .PHONY: demo test bench lint format setup clean-demo
 
+# Without a GPU, jobs get at most half the cores, so that the two models train side by side:
+# TensorFlow keeps only ~1.4 cores busy with a small model, and one training after the other
+# (the local profile's gpu=1 runs GPU jobs one at a time) left the rest idle.
+GPUS := $(shell nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+NPROC := $(shell nproc)
+CPU_ONLY := --resources gpu=$(NPROC) --max-threads $(shell echo $$(( $(NPROC) > 3 ? $(NPROC) / 2 : 1 )))
+DEMO_FLAGS := $(if $(filter 0,$(GPUS)),$(CPU_ONLY))
+
 # The report is rewritten when a result, a caption or the config is newer than it (a caption
 # edit reruns no job: captions are read only by --report).
 demo: $(VENV)/.installed
-	snakemake --cores $(CORES) --profile profiles/local $(CONFIGFILES:%=--configfile %)
+	snakemake --cores $(CORES) --profile profiles/local $(DEMO_FLAGS) $(CONFIGFILES:%=--configfile %)
 	@if [ -f results/report.html ] && [ -z "$$(find results workflow/report config -newer results/report.html -type f ! -path 'results/.*' -print -quit)" ]; then \
 		echo "results/report.html is up to date"; \
 	else \
@@ -53,6 +61,13 @@ bench: $(VENV)/.installed
 .PHONY: bench-gpu bench-gpu-wheels
 bench-gpu: $(VENV)/.installed
 	$(BIN)/python -m tests.bench gpu
+
+# The data build on a synthetic hg19-sized genome with 919 tracks (tests/bench/bench_scale.py):
+# about 25 minutes on 2 cores and 12 GB of disk in SCALE_DIR (default a temporary folder);
+# SCALE_FRACTION=0.02 is a quick check.
+.PHONY: bench-scale
+bench-scale: $(VENV)/.installed
+	$(BIN)/python -m tests.bench scale
 
 BENCH_WHEELS := .whl/bench-gpu
 bench-gpu-wheels: $(VENV)/.installed

@@ -1,7 +1,7 @@
 """`make bench`: run every tests/bench/bench_*.py module's main() and print its measurements.
 
-`python -m tests.bench [name ...]` runs only the named benchmarks (e.g. `labels`); `gpu` runs
-only when named (`make bench-gpu`).
+`python -m tests.bench [name ...]` runs only the named benchmarks (e.g. `labels`); `gpu` and
+`scale` run only when named (`make bench-gpu`, `make bench-scale`).
 """
 
 import importlib
@@ -11,7 +11,9 @@ import time
 
 import tests.bench as package
 
-NAMED_ONLY = {"bench_gpu"}  # full-size models: on a GPU node, `make bench-gpu`
+# gpu: full-size models on a GPU node (`make bench-gpu`); scale: the data build on a synthetic
+# hg19-sized genome, about 25 minutes and 12 GB of disk (`make bench-scale`)
+NAMED_ONLY = {"bench_gpu", "bench_scale"}
 
 
 def main(selected: list[str]) -> None:

@@ -29,5 +29,5 @@ def finished_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
             make_workdir(workdir, FINETUNE_OVERLAY)
     else:
         workdir = make_workdir(tmp_path_factory.mktemp("demo"), FINETUNE_OVERLAY)
-    snakemake(workdir)
+    snakemake(workdir, "--max-threads", "1")  # as `make demo` without a GPU: models side by side
     return workdir

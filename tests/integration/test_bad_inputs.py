@@ -175,8 +175,8 @@ WORKFLOW_CASES = {
     ),
     "sheet-peak-file-missing": (
         set_sheet(SHEET_HEADER + "A\tTF\tK562\tpeaks/absent.bed\n"),
-        "tracks.tsv",
-        "peak file(s) not found: ['peaks/absent.bed']",
+        "tracks.tsv:2",
+        "column path: peak file 'peaks/absent.bed' of track 'A' not found",
     ),
     "sheet-ftp-url": (
         set_sheet(SHEET_HEADER + "A\tTF\tK562\tftp://example.org/a.bed\n"),

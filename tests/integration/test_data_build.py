@@ -183,7 +183,11 @@ def test_missing_peak_file_is_named_before_any_job(built):
         result = snakemake(workdir, "-n", *TARGETS, check=False)
         assert result.returncode != 0
         output = result.stdout + result.stderr
-        assert "tracks.tsv: peak file(s) not found: ['peaks/absent.bed']" in output
+        line = len(original.splitlines()) + 1  # the appended row
+        assert (
+            f"tracks.tsv:{line}: column path: peak file 'peaks/absent.bed' of track 'Absent'"
+            " not found (fix: correct the path column" in output
+        )
     finally:
         sheet.write_text(original)
 

@@ -28,7 +28,7 @@ def _workdir(tmp_path: Path, train: dict | None = None, comparison: dict | None 
     ("train", "comparison", "message"),
     [
         ({"init_from": "results/models/{model}"}, {}, "model deepsea would start from itself"),
-        ({"freeze_epochs": 2}, {}, "train.freeze_epochs is set but train.init_from is empty"),
+        ({"freeze_epochs": 2}, {}, "key train.freeze_epochs: set but train.init_from is empty"),
         ({}, {"model": "danq_jaspar", "holdout": ["CTCF_K562"]}, "is not in models"),
         ({}, {"model": "danq", "holdout": ["CTCF_K562", "nope"]}, "['nope'] not tracks of"),
     ],
@@ -36,7 +36,8 @@ def _workdir(tmp_path: Path, train: dict | None = None, comparison: dict | None 
 def test_impossible_settings_stop_before_any_job(tmp_path, train, comparison, message):
     result = snakemake(_workdir(tmp_path, train, comparison), "-n", check=False)
     assert result.returncode != 0
-    assert message in result.stdout + result.stderr and "(fix: " in result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if message in line]
+    assert len(lines) == 1 and "config/config.yaml: key " in lines[0] and "(fix: " in lines[0]
 
 
 def test_init_from_is_an_input_and_a_parameter_of_train(tmp_path):

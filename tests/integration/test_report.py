@@ -54,7 +54,9 @@ def demo_models(workdir: Path) -> list[str]:
     return list(config["models"])
 
 
-def test_motif_driven_tf_tracks_have_auroc_above_09(finished_demo: Path) -> None:
+def test_motif_driven_tf_tracks_reach_the_demo_goal_auroc_097(finished_demo: Path) -> None:
+    """The architecture issue's goal for `make demo`: every motif-driven TF track at test AUROC
+    0.97 or more for both models (training on the CPU is deterministic, see test_determinism)."""
     truth = pd.read_csv(
         finished_demo / "resources" / "demo" / "truth.tsv", sep="\t", keep_default_na=False
     )
@@ -71,8 +73,8 @@ def test_motif_driven_tf_tracks_have_auroc_above_09(finished_demo: Path) -> None
             "auprc",
         ]
         rows = metrics.set_index("track").loc[driven]
-        weak = rows[~(rows["auroc"] > 0.9)]
-        assert weak.empty, f"{model}: motif-driven TF tracks with AUROC <= 0.9:\n{weak}"
+        weak = rows[~(rows["auroc"] >= 0.97)]
+        assert weak.empty, f"{model}: motif-driven TF tracks with AUROC < 0.97:\n{weak}"
 
 
 def test_tracks_table_lists_every_track_with_counts_and_metrics(finished_demo: Path) -> None:

@@ -106,7 +106,9 @@ def add_track(workdir: Path) -> None:
 
 
 def remove_track(workdir: Path) -> None:
-    write_sheet(workdir, [row for row in sheet_rows(workdir) if not row.startswith("REST_K562")])
+    """A track no config section names (mutagenesis.tracks names the motif-driven ones)."""
+    rows = sheet_rows(workdir)
+    write_sheet(workdir, [row for row in rows if not row.startswith("H3K36me3_GM12878\t")])
 
 
 def replace_peak_file(workdir: Path) -> None:

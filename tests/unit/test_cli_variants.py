@@ -62,6 +62,9 @@ def test_score_variants_writes_effects_summary_and_skipped(tmp_path, genome, cap
     assert effects["chrom"].tolist()[:2] == ["1", "1"]  # the VCF's names are kept
     np.testing.assert_allclose(effects["diff"][:4], [0.025, -0.025, 0.025, -0.025], atol=1e-6)
     np.testing.assert_allclose(effects["diff"][4:], [0, 0], atol=1e-6)  # deletion in poly-A
+    first = gzip.decompress(out.read_bytes()).decode().splitlines()[1].split("\t")
+    # window of 1:10 = 11 N + 29 C: AT 0 -> 1/40 with the A; numbers as %.7g
+    assert first[:9] == ["1:10:C:A", "1", "10", "C", "A", "AT", "0", "0.025", "0.025"]
     top = pd.read_csv(tmp_path / "out" / "demo.top.tsv", sep="\t")
     assert list(top.columns[5:]) == [
         "top_track", "top_diff", "max_abs_diff", "mean_abs_diff_TF", "mean_abs_diff_DNase",
@@ -187,3 +190,14 @@ def test_a_vcf_without_records_writes_empty_tables(tmp_path, genome):
     report = ["variant-report", "--top", str(top), "--out-html", str(html), "--out-png", str(png)]
     assert main(report) == 0
     assert "No variant was scored" in html.read_text()
+
+
+def test_a_model_whose_config_lists_other_tracks_stops_with_one_line(tmp_path, genome, capsys):
+    model = save(composition_model(WINDOW), tmp_path / "m", ["AT", "GC", "CTCF"])
+    vcf = tmp_path / "in.vcf"
+    vcf.write_text("#CHROM\tPOS\tID\tREF\tALT\nchr1\t10\t.\tC\tA\n")
+    argv = ["score-variants", "--model", str(model), "--genome", str(genome), "--vcf", str(vcf)]
+    assert main([*argv, "--out", str(tmp_path / "o.tsv.gz"), "--device", "cpu"]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "2 outputs but config.yaml lists 3 tracks" in error[0]
+    assert not (tmp_path / "o.tsv.gz").exists()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,3 +44,12 @@ def test_the_demo_needs_no_system_tool_and_the_tests_need_bedtools():
     assert "bedtools" not in demo and "apt-get" not in demo
     test = make("-n", "test", "PYTHON=python3").stdout
     assert "bedtools" in test
+
+
+def test_without_a_gpu_the_demo_runs_jobs_on_half_the_cores():
+    if shutil.which("nvidia-smi"):
+        pytest.skip("this machine lists GPUs: the local profile's one-job-per-GPU applies")
+    cores = len(os.sched_getaffinity(0))
+    demo = make("-n", "demo", "PYTHON=python3").stdout
+    half = cores // 2 if cores > 3 else 1
+    assert f"--profile profiles/local --resources gpu={cores} --max-threads {half}" in demo

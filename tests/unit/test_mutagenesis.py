@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from seq2chrom.data.one_hot import one_hot_encode
 from seq2chrom.inference.mutagenesis import (
     mutagenesis,
     mutants,
     plot_mutagenesis,
+    region_windows,
     strongest_span,
     substitutions,
+    write_mutagenesis_regions,
 )
 
 from tests.unit.toy_models import motif_model
@@ -52,3 +55,36 @@ def test_strongest_span_and_plot():
     overview, logo, heat = figure.axes  # the colour bar is an inset of the heat map
     assert logo.get_xlim() == heat.get_xlim() == (0.0, 10.0)  # column for column
     assert len(logo.patches) == 1  # one letter colour (C) drawn
+
+
+def test_region_windows_are_centred_and_keep_the_regions_order():
+    genome = {
+        "a": np.frombuffer(b"ACGTACGTAC", np.uint8),
+        "b": np.frombuffer(b"TTTTGGGG", np.uint8),
+    }
+    regions = pd.DataFrame({"chrom": ["b", "a", "b"], "start": [3, 0, 0], "end": [5, 2, 2]})
+    x, start = region_windows(genome.__getitem__, regions, 4)
+    assert start.tolist() == [2, -1, -1]  # centres 4, 1, 1 minus half the window
+    letters = np.array(list("ACGTN"))
+    decoded = ["".join(letters[np.where(w.any(1), w.argmax(1), 4)]) for w in x]
+    assert decoded == ["TTGG", "NACG", "NTTT"]
+
+
+def test_mutagenesis_regions_from_top_variants_without_duplicates(tmp_path):
+    top = tmp_path / "demo.top.tsv"
+    top.write_text(
+        "variant_id\tchrom\tpos\tref\talt\ttop_track\ttop_diff\tmax_abs_diff\n"
+        "v1\tchr1\t101\tA\tG\tGATA\t-0.4\t0.4\n"
+        "v2\tchr2\t6\tC\tT\tCTCF\t0.2\t0.2\n"
+        "v3\tchr2\t1\tC\tT\tCTCF\t0.1\t0.1\n"
+    )
+    out = tmp_path / "regions.bed"
+    # the same table twice: each window is listed once; only the first two rows of each
+    write_mutagenesis_regions(
+        out, predictions=tmp_path / "unused.h5", data=tmp_path / "unused.h5",
+        variants=[top, top], top_variants=2, window=10,
+    )  # fmt: skip
+    assert out.read_text().splitlines() == [
+        "chr1\t95\t105\tvariant_v1\tGATA",
+        "chr2\t0\t10\tvariant_v2\tCTCF",
+    ]

@@ -1,12 +1,20 @@
-"""Variant scoring: window placement (SNVs and indels), one strand-averaged pass, log2 odds."""
+"""Variant scoring: window placement (SNVs and indels), one strand-averaged pass, log2 odds,
+and the effects table as gzip text."""
 
 from __future__ import annotations
 
+import gzip
+import io
+import subprocess
+
 import numpy as np
 import pandas as pd
+import pytest
 from seq2chrom.variants.score import (
     EFFECT_COLUMNS,
+    EffectsWriter,
     effect_rows,
+    effect_text,
     log2_odds_ratio,
     scored_batches,
     strongest_tracks,
@@ -117,3 +125,90 @@ def test_strongest_tracks_per_variant_and_assay_class():
     np.testing.assert_allclose(got["top_diff"], [-0.5, -0.3])
     np.testing.assert_allclose(got["mean_abs_diff_TF"], [0.3, 0.05])
     np.testing.assert_allclose(got["mean_abs_diff_DNase"], [0.2, 0.3])
+
+
+def effects_input(n: int = 3, n_tracks: int = 4, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    variants = pd.DataFrame(
+        {"variant_id": [f"rs{i}" for i in range(n)], "chrom": "chrX", "pos": np.arange(n) + 7,
+         "ref": "A", "alt": ["G", "CTT", "T"][:n] + ["C"] * max(0, n - 3)}
+    )  # fmt: skip
+    ref = rng.random((n, n_tracks)).astype("float32") ** 4  # spans several decades
+    alt = rng.random((n, n_tracks)).astype("float32")
+    return variants, ref, alt, [f"K562|T{j}|None" for j in range(n_tracks)]
+
+
+def written(variants, ref, alt, tracks, batches: int = 1) -> bytes:
+    sink = io.BytesIO()
+    with EffectsWriter(sink, tracks) as writer:
+        for part in np.array_split(np.arange(len(variants)), batches):
+            writer.write(variants.iloc[part], ref[part], alt[part])
+    return sink.getvalue()
+
+
+def test_effects_table_reads_back_through_pandas_and_zcat():
+    variants, ref, alt, tracks = effects_input()
+    data = written(variants, ref, alt, tracks, batches=2)
+    text = subprocess.run(["zcat"], input=data, capture_output=True, check=True).stdout
+    assert text.decode().splitlines()[0].split("\t") == EFFECT_COLUMNS
+    table = pd.read_csv(io.BytesIO(data), sep="\t", compression="gzip")
+    expected = effect_rows(variants, ref, alt, tracks)
+    assert list(table.columns) == EFFECT_COLUMNS and len(table) == 3 * 4
+    pd.testing.assert_frame_equal(table[EFFECT_COLUMNS[:6]], expected[EFFECT_COLUMNS[:6]])
+    for column in ["ref_prob", "alt_prob", "diff", "logfc"]:  # 6 significant digits or better
+        np.testing.assert_allclose(table[column], expected[column], rtol=5e-7, atol=0)
+    assert data == written(variants, ref, alt, tracks)  # no time stamp: same input, same bytes
+
+
+def test_numbers_are_written_as_printf_g_with_7_digits():
+    values = np.array(
+        [0.5, 0.025, 1.0, 0.0, -0.0, 1e-05, 9.9999999e-05, 0.12345678, -40.1, 1234567,
+         12345678, 1e-45, 3.4e38, 0.1, 100],
+        "float32",
+    )  # fmt: skip
+    variants = pd.DataFrame(
+        {"variant_id": ["v"], "chrom": ["1"], "pos": [5], "ref": ["A"], "alt": ["C"]}
+    )
+    row = values[None]
+    text = effect_text(variants, row, row, [f"t{j}" for j in range(len(values))]).decode()
+    ref_column = [line.split("\t")[6] for line in text.splitlines()]
+    assert ref_column == [f"{float(v):.7g}" for v in values]
+    assert ref_column[:8] == ["0.5", "0.025", "1", "0", "-0", "1e-05", "0.0001", "0.1234568"]
+
+
+def test_many_random_numbers_match_printf():
+    rng = np.random.default_rng(1)
+    values = (rng.random(5000) * 10.0 ** rng.integers(-12, 4, 5000)).astype("float32")
+    values *= np.where(rng.random(5000) < 0.5, -1, 1).astype("float32")
+    variants = pd.DataFrame(
+        {"variant_id": ["v"], "chrom": ["1"], "pos": [5], "ref": ["A"], "alt": ["C"]}
+    )
+    zeros = np.zeros_like(values)[None]
+    text = effect_text(variants, zeros, values[None], [""] * len(values)).decode()
+    alt_column = [line.split("\t")[7] for line in text.splitlines()]
+    assert alt_column == [f"{float(v):.7g}" for v in values]
+
+
+def test_nan_is_an_empty_field_like_pandas_writes_it():
+    variants, ref, alt, tracks = effects_input(1, 2)
+    ref[0, 1] = np.nan
+    line = effect_text(variants, ref, alt, tracks).decode().splitlines()[1].split("\t")
+    assert line[:6] == ["rs0", "chrX", "7", "A", "G", "K562|T1|None"] and line[6] == ""
+
+
+def test_a_failed_write_stops_with_the_error():
+    variants, ref, alt, tracks = effects_input()
+    sink = io.BytesIO()
+    writer = EffectsWriter(sink, tracks)
+    sink.close()  # every later write fails, in the writer's thread
+    writer.write(variants, ref, alt)
+    with pytest.raises(ValueError, match="closed file"):
+        writer.close()
+
+
+def test_an_empty_table_has_the_header_only():
+    _, _, _, tracks = effects_input()
+    sink = io.BytesIO()
+    with EffectsWriter(sink, tracks):
+        pass
+    assert gzip.decompress(sink.getvalue()).decode() == "\t".join(EFFECT_COLUMNS) + "\n"

@@ -163,32 +163,54 @@ def check_track_files():
             )
         )
     missing = [
-        path
-        for path in tracks["path"]
+        (line, name, path)
+        for line, (name, path) in enumerate(zip(tracks["name"], tracks["path"]), 2)
         if "://" not in path
         and not Path(path).exists()
         and not any(rule.is_producer(path) for rule in workflow.rules)
     ]
     if missing:
+        line, name, path = missing[0]
+        others = f" ({len(missing) - 1} more rows too)" if len(missing) > 1 else ""
         stop(
             InputError(
                 TRACKS_SHEET,
-                f"peak file(s) not found: {missing}",
+                f"column path: peak file {path!r} of track {name!r} not found{others}",
+                line=line,
                 fix="correct the path column of the track sheet",
             )
         )
 
 
+def config_paths():
+    """(key, path) of every input file the config names; URLs are left to Snakemake's storage.
+    Bundle mode reads no blacklist, and its genome only in steps that use the models."""
+    vcfs = (config.get("variants") or {}).get("vcfs") or {}
+    genome_mode = DATA_SOURCE != "deepsea_bundle"
+    paths = [
+        ("genome", config.get("genome", "") if genome_mode else ""),
+        ("bins.blacklist", config["bins"].get("blacklist", "") if genome_mode else ""),
+        ("motifs.meme_file", config["motifs"].get("meme_file", "")),
+        ("prediction_tracks.regions", config["prediction_tracks"].get("regions", "")),
+        *((f"variants.vcfs.{name}", path) for name, path in vcfs.items()),
+        *(
+            ("train.init_from", f"{init_from_dir(model)}/{name}")
+            for model in MODELS
+            if init_from_dir(model)
+            for name in ("model.keras", "config.yaml")
+        ),
+    ]
+    return [(key, path) for key, path in paths if path and "://" not in path]
+
+
 def check_input_paths():
-    """Stop at parse time when the genome or blacklist neither exists nor comes from a rule.
+    """Stop at parse time when a file the config names neither exists nor comes from a rule.
 
     Otherwise a finished run whose config names a missing file would report "Nothing to be
-    done" (Snakemake takes the present results as up to date) and exit 0.
+    done" (Snakemake takes the present results as up to date) and exit 0. Called once every
+    rule is defined, so that outputs of any rule count.
     """
-    for key, path in (
-        ("genome", config["genome"]),
-        ("bins.blacklist", config["bins"].get("blacklist", "")),
-    ):
+    for key, path in config_paths():
         if (
             path
             and not Path(path).exists()
@@ -252,39 +274,49 @@ def check_finetune_config():
             folder
             and Path(folder).resolve() == (Path("results/models") / model).resolve()
         ):
-            raise ValueError(
-                f"train.init_from {config['train']['init_from']!r}: model {model} would start "
-                "from itself (fix: copy the trained model to another folder, e.g. "
-                f"resources/models/{model}, and point train.init_from there)"
+            raise InputError(
+                CONFIG_FILE,
+                f"key train.init_from: {config['train']['init_from']!r}: model {model} would "
+                "start from itself",
+                fix="copy the trained model to another folder, e.g. "
+                f"resources/models/{model}, and point train.init_from there",
             )
     if config["train"].get("freeze_epochs", 0) and not config["train"].get("init_from"):
-        raise ValueError(
-            "train.freeze_epochs is set but train.init_from is empty "
-            "(fix: set train.init_from, or set train.freeze_epochs to 0)"
+        raise InputError(
+            CONFIG_FILE,
+            "key train.freeze_epochs: set but train.init_from is empty",
+            fix="set train.init_from, or set train.freeze_epochs to 0",
         )
     if not FINETUNE_MODEL:
         return
     if FINETUNE_MODEL not in MODELS:
-        raise ValueError(
-            f"finetune_comparison.model {FINETUNE_MODEL!r} is not in models {MODELS} "
-            "(fix: name a model that the workflow trains)"
+        raise InputError(
+            CONFIG_FILE,
+            f"key finetune_comparison.model: {FINETUNE_MODEL!r} is not in models {MODELS}",
+            fix="name a model that the workflow trains",
         )
     holdout = FINETUNE.get("holdout", [])
     unknown = [track for track in holdout if track not in TRACKS]
     if unknown or not holdout:
-        raise ValueError(
-            f"finetune_comparison.holdout {holdout}: {unknown or 'none'} not tracks of "
-            f"{TRACKS_SHEET} (fix: name tracks of the sheet, or delete the finetune_comparison "
-            "section to turn the comparison off)"
+        raise InputError(
+            CONFIG_FILE,
+            f"key finetune_comparison.holdout: {unknown or 'none'} not tracks of "
+            f"{TRACKS_SHEET}",
+            fix="name tracks of the sheet, or delete the finetune_comparison section to turn "
+            "the comparison off",
         )
     if len(set(holdout)) == len(TRACKS):
-        raise ValueError(
-            "finetune_comparison.holdout holds out every track "
-            "(fix: keep at least one track for the base model)"
+        raise InputError(
+            CONFIG_FILE,
+            "key finetune_comparison.holdout: holds out every track",
+            fix="keep at least one track for the base model",
         )
 
 
-check_finetune_config()
+try:
+    check_finetune_config()
+except InputError as error:
+    stop(error)
 
 
 def init_from_inputs(wildcards):

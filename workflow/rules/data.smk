@@ -1,7 +1,6 @@
 # Data build: genome -> 200 bp bins -> labels per track -> label matrix -> one-hot split files.
 # Tracks given as http(s) URLs are downloaded by Snakemake's HTTP storage plugin and cached.
 check_track_files()
-check_input_paths()
 
 
 rule genome:
@@ -37,7 +36,8 @@ rule tile:
         size=config["bins"]["size"],
         window=config["bins"]["window"],
         blacklist=config["bins"].get("blacklist", ""),
-        chromosomes=config["bins"]["chromosomes"],
+        # a function: Snakemake would read {n,m} of a regular expression as a wildcard
+        chromosomes=lambda wildcards: config["bins"]["chromosomes"],
     shell:
         "seq2chrom tile --genome {input.fasta:q} --size {params.size:q} --window {params.window:q}"
         " --blacklist={params.blacklist:q} --chromosomes={params.chromosomes:q}"

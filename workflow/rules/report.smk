@@ -27,7 +27,9 @@ rule config_html:
     conda:
         "../../envs/evaluate.yaml"
     params:
-        config=json.dumps(config, sort_keys=False),
+        # a function, so that braces in values (train.init_from's {model}, a regular
+        # expression's {n,m}) are not taken for wildcards
+        config=lambda wildcards: json.dumps(config, sort_keys=False),
     shell:
         "seq2chrom config-html --config-json {params.config:q} --tracks={input.tracks:q}"
         " --out {output:q} 2> {log:q}"

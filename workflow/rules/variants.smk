@@ -17,6 +17,7 @@ rule variant_effects:
         model="results/models/{model}/model.keras",
         model_config="results/models/{model}/config.yaml",
         genome=GENOME_FASTA,
+        index=GENOME_INDEX,
         vcf=vcf_input,
         sheet=TRACKS_SHEET,
     output:
@@ -81,6 +82,7 @@ rule predict_region:
         model="results/models/{model}/model.keras",
         model_config="results/models/{model}/config.yaml",
         genome=GENOME_FASTA,
+        index=GENOME_INDEX,
         regions=PREDICTION_TRACKS.get("regions") or [],
     output:
         expand(
@@ -149,6 +151,7 @@ rule mutagenesis:
         model="results/models/{model}/model.keras",
         model_config="results/models/{model}/config.yaml",
         genome=GENOME_FASTA,
+        index=GENOME_INDEX,
         regions="results/mutagenesis/{model}/regions.bed",
     output:
         report(

@@ -17,6 +17,8 @@ GENOME_FASTA = (
     if DATA_SOURCE != "deepsea_bundle"
     else config.get("genome", "")
 )
+# its index, read with it (bundle mode: pyfaidx indexes the given genome in the job)
+GENOME_INDEX = f"{GENOME_FASTA}.fai" if DATA_SOURCE != "deepsea_bundle" else []
 
 
 wildcard_constraints:

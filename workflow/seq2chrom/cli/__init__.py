@@ -12,7 +12,9 @@ Output options: `--out` for a command's one output file, `--out-dir` for an outp
 
 Exit codes:
   0  done
-  1  InputError: bad input (a file, a setting); one line names it and the fix
+  1  InputError: bad input (a file, a setting); one line names it and the fix. Also a full
+     disk (or quota or file-size limit) while writing: outputs are written under temporary
+     names, so nothing partial is left under an output's name
   2  usage error: unknown subcommand or option, a missing or malformed argument (argparse)
   3  TrainingError: training diverged (loss NaN or infinite); no model was written
 Any other exception is a bug and keeps its traceback.
@@ -21,8 +23,10 @@ Any other exception is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
+import os
 import sys
 
 from seq2chrom import __version__
@@ -30,6 +34,7 @@ from seq2chrom.errors import InputError, TrainingError
 
 EXIT_INPUT = 1
 EXIT_TRAINING = 3
+DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # no space, file too large, quota
 
 STEP_MODULES = [
     "seq2chrom.cli.demo",
@@ -107,7 +112,31 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingError as error:
         print(f"seq2chrom {args.command}: error: {error}", file=sys.stderr)
         return EXIT_TRAINING
+    except Exception as error:
+        full = _disk_full(error)
+        if full is None:
+            raise
+        where = getattr(args, "out", None) or getattr(args, "out_dir", None) or full.filename
+        message = InputError(
+            where or "output",
+            f"cannot write: {os.strerror(full.errno)}",
+            fix="free space on its file system, or raise the quota or file-size limit, and rerun",
+        )
+        print(f"seq2chrom {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_INPUT
     return 0
+
+
+def _disk_full(error: BaseException | None) -> OSError | None:
+    """The OSError of a full disk behind `error` (raised or chained), if there is one.
+
+    HDF5 reports the failed write as an OSError and then, closing the file, raises again.
+    """
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in DISK_FULL:
+            return error
+        error = error.__cause__ or error.__context__
+    return None
 
 
 if __name__ == "__main__":

@@ -5,15 +5,7 @@ from the ``config.yaml`` beside it; all run without Snakemake."""
 from __future__ import annotations
 
 import argparse
-import gzip
-import logging
-import time
 from pathlib import Path
-
-from seq2chrom.errors import InputError
-from seq2chrom.io import atomic_output
-
-log = logging.getLogger("seq2chrom.variants")
 
 DEVICE_HELP = "auto (GPU when the framework sees one), gpu (required) or cpu"
 
@@ -121,277 +113,49 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_model(path: Path, device: str):
-    """(model, track names, device kind); the device is chosen before Keras starts."""
-    from seq2chrom.training.devices import select_devices
-
-    if not path.is_file():
-        raise InputError(path, "model not found", fix="train it: snakemake results/models/...")
-    selection = select_devices(device)
-
-    from seq2chrom.models import loading
-    from seq2chrom.training.model_tracks import model_tracks
-
-    model = loading.load_model(path)
-    n_outputs = int(model.output_shape[-1])
-    tracks = model_tracks(path) or [f"track_{j}" for j in range(n_outputs)]
-    if len(tracks) != n_outputs:
-        raise InputError(
-            path, f"{n_outputs} outputs but config.yaml lists {len(tracks)} tracks",
-            fix="keep each model.keras with the config.yaml written with it",
-        )  # fmt: skip
-    return model, tracks, selection.kind
-
-
-def sibling(out: Path, suffix: str) -> Path:
-    """OUT with ``.tsv.gz`` (or its last suffix) replaced by `suffix` (".top.tsv")."""
-    name = out.name
-    for ending in (".tsv.gz", ".gz", ".tsv"):
-        if name.endswith(ending):
-            return out.with_name(name[: -len(ending)] + suffix)
-    return out.with_name(name + suffix)
-
-
-def _assays(sheet: Path | None, tracks: list[str]) -> list[str] | None:
-    if sheet is None:
-        return None
-    import pandas as pd
-
-    if not sheet.is_file():
-        raise InputError(sheet, "track sheet not found")
-    table = pd.read_csv(sheet, sep="\t", dtype=str, keep_default_na=False)
-    key = "name" if "name" in table else "track"
-    if key not in table or "assay" not in table:
-        raise InputError(sheet, "needs columns name (or track) and assay")
-    assay = dict(zip(table[key], table["assay"], strict=True))
-    return [assay.get(track, "other") for track in tracks]
+def _names(text: str) -> list[str]:
+    """NAME,... -> names, blanks dropped."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def run_score_variants(args: argparse.Namespace) -> None:
-    import pandas as pd
+    from seq2chrom.variants.score import score_vcf
 
-    from seq2chrom.data.genome import chromosome_sizes, open_genome, read_chromosome
-    from seq2chrom.variants.score import (
-        EFFECT_COLUMNS,
-        effect_rows,
-        scored_batches,
-        strongest_tracks,
-    )
-    from seq2chrom.variants.vcf import SKIPPED_COLUMNS, match_chromosomes, read_vcf, split_placeable
-
-    records = read_vcf(args.vcf)  # malformed lines stop here, before the model loads
-    fasta = open_genome(args.genome)
-    sizes = chromosome_sizes(fasta)
-    mapping, renamed = match_chromosomes(records.variants["chrom"], sizes)
-    if renamed:
-        shown = ", ".join(f"{a} -> {b}" for a, b in renamed[:3])
-        log.info(
-            "%s names %d chromosome(s) differently from %s; matched them (%s%s)",
-            args.vcf, len(renamed), args.genome, shown, ", ..." if len(renamed) > 3 else "",
-        )  # fmt: skip
-    variants, outside = split_placeable(records.variants, sizes, mapping)
-    model, tracks, kind = load_model(args.model, args.device)
-    assays = _assays(args.track_sheet, tracks)
-    batch_size = args.batch_size or (512 if kind == "gpu" else 128)
-    skipped = [records.skipped, outside]
-    summaries = []
-    out_top, out_skipped = sibling(args.out, ".top.tsv"), sibling(args.out, ".skipped.tsv")
-    started = time.perf_counter()  # the rate counts scoring and writing, not start-up
-    with atomic_output(args.out) as tmp, gzip.open(tmp, "wt", compresslevel=1) as handle:
-        handle.write("\t".join(EFFECT_COLUMNS) + "\n")
-        for batch in scored_batches(
-            model, lambda name: read_chromosome(fasta, name), variants, batch_size
-        ):
-            skipped.append(batch.skipped)
-            if batch.variants.empty:
-                continue
-            rows = effect_rows(batch.variants, batch.ref_prob, batch.alt_prob, tracks)
-            rows.to_csv(handle, sep="\t", header=False, index=False)
-            strongest = strongest_tracks(batch.alt_prob - batch.ref_prob, tracks, assays)
-            summaries.append(batch.variants[["variant_id", "chrom", "pos", "ref", "alt"]]
-                             .assign(**strongest))  # fmt: skip
-    columns = ["variant_id", "chrom", "pos", "ref", "alt", "top_track", "top_diff", "max_abs_diff"]
-    top = pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame(columns=columns)
-    if not top.empty:
-        top = top.sort_values("max_abs_diff", ascending=False, kind="stable")
-    with atomic_output(out_top) as tmp:
-        top.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
-    found = [table for table in skipped if len(table)]
-    skipped_table = (
-        pd.concat(found, ignore_index=True).sort_values("line", kind="stable")
-        if found
-        else pd.DataFrame(columns=SKIPPED_COLUMNS)
-    )
-    with atomic_output(out_skipped) as tmp:
-        skipped_table[SKIPPED_COLUMNS].to_csv(tmp, sep="\t", index=False)
-    reasons = skipped_table["reason"].value_counts().to_dict()
-    n_records = len(set(records.variants["line"]) | set(records.skipped["line"]))
-    elapsed = time.perf_counter() - started
-    log.info(
-        "%s: %d variants scored on %d tracks (%d records; %d skipped: %s) in %.1f s "
-        "(%.0f variants/s)",
-        args.vcf, len(top), len(tracks), n_records, len(skipped_table), reasons or "none",
-        elapsed, len(top) / max(elapsed, 1e-9),
+    score_vcf(
+        args.vcf, args.genome, args.model, args.out, device=args.device,
+        track_sheet=args.track_sheet, batch_size=args.batch_size,
     )  # fmt: skip
 
 
 def run_predict_region(args: argparse.Namespace) -> None:
-    from seq2chrom.data.genome import chromosome_sizes, open_genome, read_chromosome
-    from seq2chrom.inference.regions import place_regions, read_regions
-    from seq2chrom.inference.tracks import predicted_steps, write_bigwigs
+    from seq2chrom.inference.tracks import write_prediction_tracks
 
-    if args.step < 1 or args.bin_size < 1:
-        raise InputError("--step", "--step and --bin-size must be positive")
-    fasta = open_genome(args.genome)
-    sizes = chromosome_sizes(fasta)
-    regions = place_regions(read_regions(args.regions), sizes, args.regions)
-    model, tracks, _ = load_model(args.model, args.device)
-    chosen = [t.strip() for t in args.tracks.split(",") if t.strip()] or tracks
-    unknown = [t for t in chosen if t not in tracks]
-    if unknown:
-        raise InputError("--tracks", f"not tracks of {args.model}: {unknown}")
-    chunks = list(
-        predicted_steps(
-            model, lambda name: read_chromosome(fasta, name), regions, args.step,
-            args.bin_size, args.batch_size,
-        )
+    write_prediction_tracks(
+        args.model, args.genome, args.regions, args.out_dir, tracks=_names(args.tracks),
+        step=args.step, bin_size=args.bin_size, batch_size=args.batch_size, device=args.device,
     )  # fmt: skip
-    with atomic_output(args.out_dir) as tmp:
-        tmp.mkdir(parents=True)
-        paths = {track: tmp / f"{track}.bw" for track in chosen}
-        columns = {track: tracks.index(track) for track in chosen}
-        write_bigwigs(paths, list(sizes.items()), chunks, columns)
-    n_values = sum(len(steps.start) for _, steps, _ in chunks)
-    log.info("%d values per track, %d bigWig files in %s", n_values, len(chosen), args.out_dir)
 
 
 def run_mutagenesis(args: argparse.Namespace) -> None:
-    import h5py
-    import numpy as np
-    import pandas as pd
+    from seq2chrom.inference.mutagenesis import write_mutagenesis
 
-    from seq2chrom.data.genome import chromosome_sizes, open_genome, read_chromosome
-    from seq2chrom.inference.mutagenesis import mutagenesis, plot_mutagenesis
-    from seq2chrom.inference.regions import file_stem, place_regions, read_regions
-    from seq2chrom.inference.tracks import centred_windows
-
-    fasta = open_genome(args.genome)
-    sizes = chromosome_sizes(fasta)
-    regions = place_regions(read_regions(args.regions), sizes, args.regions)
-    if args.track:
-        regions["track"] = args.track
-    if (regions["track"] == "").any():
-        raise InputError(
-            args.regions, "regions without a track", fix="give --track, or a track in column 5"
-        )
-    model, tracks, _ = load_model(args.model, args.device)
-    unknown = sorted(set(regions["track"]) - set(tracks))
-    if unknown:
-        raise InputError(args.regions, f"not tracks of {args.model}: {unknown}")
-    window = int(model.input_shape[1])
-    centre = (regions["start"].to_numpy(np.int64) + regions["end"].to_numpy(np.int64)) // 2
-    window_start = centre - window // 2
-    x = np.concatenate([
-        centred_windows(read_chromosome(fasta, chrom), window_start[rows], window, window)
-        for chrom, rows in regions.groupby("chrom", sort=False).indices.items()
-    ])  # fmt: skip
-    order = np.concatenate(list(regions.groupby("chrom", sort=False).indices.values()))
-    x = x[np.argsort(order)]
-    started = time.perf_counter()
-    result = mutagenesis(model, x, [tracks.index(t) for t in regions["track"]], args.batch_size)
-    elapsed = time.perf_counter() - started
-    stems = [file_stem(name) for name in regions["name"]]
-    if len(set(stems)) < len(stems):
-        stems = [f"{i}_{stem}" for i, stem in enumerate(stems)]
-    peak = result.importance.argmax(axis=1)
-    table = pd.DataFrame({
-        "name": regions["name"], "chrom": regions["chrom"], "window_start": window_start,
-        "track": regions["track"], "prediction": result.reference,
-        "peak_index": peak, "peak_position": window_start + peak,
-        "peak_importance": result.importance[np.arange(len(peak)), peak],
-        "plot": [f"{stem}.png" for stem in stems],
-    })  # fmt: skip
-    with atomic_output(args.out_dir) as tmp:
-        tmp.mkdir(parents=True)
-        with h5py.File(tmp / "mutagenesis.h5", "w") as h5:
-            h5.create_dataset("effects", data=result.effects, compression="gzip")
-            h5.create_dataset("importance", data=result.importance)
-            h5.create_dataset("reference", data=result.reference)
-            h5.create_dataset("x", data=x, compression="gzip")
-            for column in ("name", "chrom", "track"):
-                h5.create_dataset(column, data=regions[column].to_numpy(dtype="S"))
-            h5.create_dataset("window_start", data=window_start)
-            h5.attrs["bases"] = "ACGT"
-            h5.attrs["effects"] = "mutant minus reference prediction, strand-averaged"
-        table.to_csv(tmp / "regions.tsv", sep="\t", index=False, float_format="%.6g")
-        for r, row in enumerate(table.itertuples()):
-            title = (f"{row.name} ({row.chrom}:{row.window_start + 1:,}-"
-                     f"{row.window_start + window:,}), {row.track}: "
-                     f"prediction {row.prediction:.3f}")  # fmt: skip
-            figure = plot_mutagenesis(
-                result.effects[r], x[r], title=title, width=args.span, offset=int(row.window_start)
-            )
-            figure.savefig(tmp / row.plot)
-    n_mutants = int((x == 0).sum())
-    log.info(
-        "%d regions, %d mutants in %.1f s (%.0f mutants/s); output %s",
-        len(regions), n_mutants, elapsed, n_mutants / max(elapsed, 1e-9), args.out_dir,
+    write_mutagenesis(
+        args.model, args.genome, args.regions, args.out_dir, track=args.track,
+        device=args.device, batch_size=args.batch_size, span=args.span,
     )  # fmt: skip
 
 
 def run_mutagenesis_regions(args: argparse.Namespace) -> None:
-    import pandas as pd
+    from seq2chrom.inference.mutagenesis import write_mutagenesis_regions
 
-    from seq2chrom.inference.regions import REGION_COLUMNS, best_test_windows, variant_windows
-    from seq2chrom.splitfile import read_labels, read_predictions
-
-    rows = []
-    wanted = [t.strip() for t in args.tracks.split(",") if t.strip()]
-    if wanted:
-        predictions = read_predictions(args.predictions)
-        unknown = [t for t in wanted if t not in predictions.tracks]
-        if unknown:
-            raise InputError(args.predictions, f"no tracks {unknown}", fix="check the names")
-        y, _ = read_labels(args.data)
-        rows.append(best_test_windows(predictions, y, wanted, args.window, args.bin_size))
-    for path in args.variants:
-        top = pd.read_csv(path, sep="\t", keep_default_na=False).head(args.top_variants)
-        rows.append(variant_windows(top, args.window))
-    bed = pd.concat(rows) if rows else pd.DataFrame(columns=REGION_COLUMNS)
-    bed = bed.drop_duplicates(["chrom", "start", "end", "track"])
-    with atomic_output(args.out) as tmp:
-        bed.to_csv(tmp, sep="\t", header=False, index=False)
+    write_mutagenesis_regions(
+        args.out, predictions=args.predictions, data=args.data, tracks=_names(args.tracks),
+        variants=args.variants, top_variants=args.top_variants, window=args.window,
+        bin_size=args.bin_size,
+    )  # fmt: skip
 
 
 def run_variant_report(args: argparse.Namespace) -> None:
-    import pandas as pd
+    from seq2chrom.variants.report import write_variant_report
 
-    from seq2chrom.report.tables import table_html, tables_html
-    from seq2chrom.variants.report import effects_figure, strongest_track_table
-
-    if not args.top.is_file():
-        raise InputError(args.top, "file not found", fix="run score-variants first")
-    top = pd.read_csv(args.top, sep="\t", keep_default_na=False, na_values=[""])
-    if top.empty:
-        page = table_html(top, title=args.title, note="No variant was scored.")
-    else:
-        page = tables_html(
-            [
-                (f"{args.title}: the {min(args.rows, len(top))} strongest of {len(top)} "
-                 "variants", top.head(args.rows)),
-                ("Tracks by the variants whose largest effect falls on them",
-                 strongest_track_table(top)),
-            ],
-            title=args.title or "variants",
-        )  # fmt: skip
-    with atomic_output(args.out_html) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    with atomic_output(args.out_png) as tmp:
-        if top.empty:
-            from matplotlib.figure import Figure
-
-            figure = Figure(figsize=(6, 2))
-            figure.text(0.5, 0.5, "no variant scored", ha="center")
-        else:
-            figure = effects_figure(top, title=args.title)
-        figure.savefig(tmp, format="png")
+    write_variant_report(args.top, args.out_html, args.out_png, rows=args.rows, title=args.title)

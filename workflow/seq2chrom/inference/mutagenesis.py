@@ -10,12 +10,20 @@ the prediction, up or down.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from seq2chrom import BASES
+from seq2chrom.errors import InputError
+from seq2chrom.io import atomic_output
+
+log = logging.getLogger("seq2chrom.variants")
 
 
 class Mutagenesis(NamedTuple):
@@ -138,3 +146,139 @@ def plot_mutagenesis(
     # an inset colour bar keeps the heat map as wide as the logo above it, column for column
     figure.colorbar(image, cax=heat.inset_axes((1.01, 0, 0.012, 1)))
     return figure
+
+
+def region_windows(
+    chromosome: Callable[[str], np.ndarray], regions: pd.DataFrame, window: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-hot windows of `window` bp centred on each region, in the regions' order.
+
+    regions: columns chrom, start, end (0-based, end exclusive); chromosome: name -> (L,)
+    uint8 ASCII, read once per chromosome. Returns x (R, window, 4) uint8 and the (R,) int64
+    0-based genome start of each window (N beyond the chromosome ends).
+    """
+    from seq2chrom.inference.tracks import centred_windows
+
+    centre = (regions["start"].to_numpy(np.int64) + regions["end"].to_numpy(np.int64)) // 2
+    window_start = centre - window // 2
+    groups = regions.groupby("chrom", sort=False).indices
+    x = np.concatenate([
+        centred_windows(chromosome(str(chrom)), window_start[rows], window, window)
+        for chrom, rows in groups.items()
+    ])  # fmt: skip
+    order = np.concatenate(list(groups.values()))
+    return x[np.argsort(order)], window_start
+
+
+def write_mutagenesis(
+    model_path: Path,
+    genome: Path,
+    regions_path: Path,
+    out_dir: Path,
+    *,
+    track: str = "",
+    device: str = "auto",
+    batch_size: int = 1000,
+    span: int = 50,
+) -> None:
+    """`seq2chrom mutagenesis`: write out_dir/mutagenesis.h5 (effects (R, L, 4), importance
+    (R, L), reference predictions, windows), out_dir/regions.tsv and one out_dir/{region}.png.
+
+    track: the track mutated for every region (default: each region's track, BED column 5);
+    span: bp shown in each logo.
+    """
+    import h5py
+
+    from seq2chrom.data.genome import chromosome_sizes, open_genome, read_chromosome
+    from seq2chrom.inference.regions import file_stem, place_regions, read_regions
+    from seq2chrom.inference.trained import load_trained
+
+    fasta = open_genome(genome)
+    regions = place_regions(read_regions(regions_path), chromosome_sizes(fasta), regions_path)
+    if track:
+        regions["track"] = track
+    if (regions["track"] == "").any():
+        raise InputError(
+            regions_path, "regions without a track", fix="give --track, or a track in column 5"
+        )
+    model, tracks, _ = load_trained(model_path, device)
+    unknown = sorted(set(regions["track"]) - set(tracks))
+    if unknown:
+        raise InputError(regions_path, f"not tracks of {model_path}: {unknown}")
+    window = int(model.input_shape[1])
+    x, window_start = region_windows(lambda name: read_chromosome(fasta, name), regions, window)
+    started = time.perf_counter()
+    result = mutagenesis(model, x, [tracks.index(t) for t in regions["track"]], batch_size)
+    elapsed = time.perf_counter() - started
+    stems = [file_stem(name) for name in regions["name"]]
+    if len(set(stems)) < len(stems):
+        stems = [f"{i}_{stem}" for i, stem in enumerate(stems)]
+    peak = result.importance.argmax(axis=1)
+    table = pd.DataFrame({
+        "name": regions["name"], "chrom": regions["chrom"], "window_start": window_start,
+        "track": regions["track"], "prediction": result.reference,
+        "peak_index": peak, "peak_position": window_start + peak,
+        "peak_importance": result.importance[np.arange(len(peak)), peak],
+        "plot": [f"{stem}.png" for stem in stems],
+    })  # fmt: skip
+    with atomic_output(out_dir) as tmp:
+        tmp.mkdir(parents=True)
+        with h5py.File(tmp / "mutagenesis.h5", "w") as h5:
+            h5.create_dataset("effects", data=result.effects, compression="gzip")
+            h5.create_dataset("importance", data=result.importance)
+            h5.create_dataset("reference", data=result.reference)
+            h5.create_dataset("x", data=x, compression="gzip")
+            for column in ("name", "chrom", "track"):
+                h5.create_dataset(column, data=regions[column].to_numpy(dtype="S"))
+            h5.create_dataset("window_start", data=window_start)
+            h5.attrs["bases"] = "ACGT"
+            h5.attrs["effects"] = "mutant minus reference prediction, strand-averaged"
+        table.to_csv(tmp / "regions.tsv", sep="\t", index=False, float_format="%.6g")
+        for r, row in enumerate(table.itertuples()):
+            title = (f"{row.name} ({row.chrom}:{row.window_start + 1:,}-"
+                     f"{row.window_start + window:,}), {row.track}: "
+                     f"prediction {row.prediction:.3f}")  # fmt: skip
+            figure = plot_mutagenesis(
+                result.effects[r], x[r], title=title, width=span, offset=int(row.window_start)
+            )
+            figure.savefig(tmp / row.plot)
+    n_mutants = int((x == 0).sum())
+    log.info(
+        "%d regions, %d mutants in %.1f s (%.0f mutants/s); output %s",
+        len(regions), n_mutants, elapsed, n_mutants / max(elapsed, 1e-9), out_dir,
+    )  # fmt: skip
+
+
+def write_mutagenesis_regions(
+    out: Path,
+    *,
+    predictions: Path,
+    data: Path,
+    tracks: Sequence[str] = (),
+    variants: Sequence[Path] = (),
+    top_variants: int = 3,
+    window: int = 1000,
+    bin_size: int = 200,
+) -> None:
+    """`seq2chrom mutagenesis-regions`: write the BED `out` (name and track in columns 4-5) of
+    the windows worth mutating: the highest-scoring labelled-positive test bin of each of
+    `tracks` (from `predictions` and the labels in `data`) and the first `top_variants` rows
+    of each ``top.tsv`` in `variants`, on their strongest track. Duplicates are dropped."""
+    from seq2chrom.inference.regions import REGION_COLUMNS, best_test_windows, variant_windows
+    from seq2chrom.splitfile import read_labels, read_predictions
+
+    rows = []
+    if tracks:
+        scores = read_predictions(predictions)
+        unknown = [t for t in tracks if t not in scores.tracks]
+        if unknown:
+            raise InputError(predictions, f"no tracks {unknown}", fix="check the names")
+        y, _ = read_labels(data)
+        rows.append(best_test_windows(scores, y, list(tracks), window, bin_size))
+    for path in variants:
+        top = pd.read_csv(path, sep="\t", keep_default_na=False).head(top_variants)
+        rows.append(variant_windows(top, window))
+    bed = pd.concat(rows) if rows else pd.DataFrame(columns=REGION_COLUMNS)
+    bed = bed.drop_duplicates(["chrom", "start", "end", "track"])
+    with atomic_output(out) as tmp:
+        bed.to_csv(tmp, sep="\t", header=False, index=False)

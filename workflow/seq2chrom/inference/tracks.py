@@ -10,6 +10,7 @@ regions are merged first, because a bigWig holds one value per base.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -18,7 +19,11 @@ import numpy as np
 import pandas as pd
 
 from seq2chrom.data.one_hot import one_hot_encode
+from seq2chrom.errors import InputError
+from seq2chrom.io import atomic_output
 from seq2chrom.variants.score import N_BYTE
+
+log = logging.getLogger("seq2chrom.variants")
 
 
 class Steps(NamedTuple):
@@ -132,3 +137,45 @@ def write_bigwigs(
                 )
         finally:
             handle.close()
+
+
+def write_prediction_tracks(
+    model_path: Path,
+    genome: Path,
+    regions_path: Path,
+    out_dir: Path,
+    *,
+    tracks: Sequence[str] = (),
+    step: int = 200,
+    bin_size: int = 200,
+    batch_size: int = 256,
+    device: str = "auto",
+) -> None:
+    """`seq2chrom predict-region`: write out_dir/{track}.bw for each of `tracks` (default:
+    every track of the model), one strand-averaged value per `step` bp along the regions."""
+    from seq2chrom.data.genome import chromosome_sizes, open_genome, read_chromosome
+    from seq2chrom.inference.regions import place_regions, read_regions
+    from seq2chrom.inference.trained import load_trained
+
+    if step < 1 or bin_size < 1:
+        raise InputError("--step", "--step and --bin-size must be positive")
+    fasta = open_genome(genome)
+    sizes = chromosome_sizes(fasta)
+    regions = place_regions(read_regions(regions_path), sizes, regions_path)
+    model, names, _ = load_trained(model_path, device)
+    chosen = list(tracks) or names
+    unknown = [t for t in chosen if t not in names]
+    if unknown:
+        raise InputError("--tracks", f"not tracks of {model_path}: {unknown}")
+    chunks = list(
+        predicted_steps(
+            model, lambda name: read_chromosome(fasta, name), regions, step, bin_size, batch_size
+        )
+    )
+    with atomic_output(out_dir) as tmp:
+        tmp.mkdir(parents=True)
+        paths = {track: tmp / f"{track}.bw" for track in chosen}
+        columns = {track: names.index(track) for track in chosen}
+        write_bigwigs(paths, list(sizes.items()), chunks, columns)
+    n_values = sum(len(steps.start) for _, steps, _ in chunks)
+    log.info("%d values per track, %d bigWig files in %s", n_values, len(chosen), out_dir)

@@ -10,7 +10,7 @@ from keras import layers
 
 PRESETS: dict[str, dict] = {
     "full": {},
-    "small": {"conv_filters": 64, "lstm_units": 32, "hidden_units": 64},
+    "small": {"conv_filters": 48, "lstm_units": 32, "hidden_units": 64},
 }
 JASPAR_PRESETS: dict[str, dict] = {
     "full": {},

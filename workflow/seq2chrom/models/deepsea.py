@@ -12,7 +12,7 @@ PRESETS: dict[str, dict] = {
     # No max-norm for `small`: with Adam (see training.optimizers) the 0.9 cap slows the
     # small model so much that on the demo GATA1 and MAFK stay near AUROC 0.83 after 30 epochs;
     # uncapped it reaches 0.98 on every motif-driven TF track in the same epochs.
-    "small": {"conv_filters": (64, 96, 128), "hidden_units": 64, "max_norm": None},
+    "small": {"conv_filters": (64, 64, 128), "hidden_units": 64, "max_norm": None},
 }
 
 

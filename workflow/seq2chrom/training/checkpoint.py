@@ -54,26 +54,33 @@ class Checkpoint:
         previous = self.latest()
         folder = self.directory / f"epoch-{state['epoch']:04d}"
         tmp = self.directory / f".{folder.name}.tmp"
+        pointer = self.directory / ".latest.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        _save_arrays(
-            tmp / "variables.npz", [keras.ops.convert_to_numpy(v) for v in model.variables]
-        )
-        _save_arrays(
-            tmp / "optimizer.npz",
-            [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables],
-        )
-        if best_weights is not None:
-            if not best_changed and previous is not None and (previous / "best.npz").exists():
-                _link_or_copy(previous / "best.npz", tmp / "best.npz")
-            else:
-                _save_arrays(tmp / "best.npz", best_weights)
-        (tmp / "state.json").write_text(json.dumps(state, indent=1))
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
-        pointer = self.directory / ".latest.tmp"
-        pointer.write_text(folder.name + "\n")
-        os.replace(pointer, self.directory / "latest")
+        try:
+            _save_arrays(
+                tmp / "variables.npz", [keras.ops.convert_to_numpy(v) for v in model.variables]
+            )
+            _save_arrays(
+                tmp / "optimizer.npz",
+                [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables],
+            )
+            if best_weights is not None:
+                if not best_changed and previous is not None and (previous / "best.npz").exists():
+                    _link_or_copy(previous / "best.npz", tmp / "best.npz")
+                else:
+                    _save_arrays(tmp / "best.npz", best_weights)
+            (tmp / "state.json").write_text(json.dumps(state, indent=1))
+            shutil.rmtree(folder, ignore_errors=True)
+            os.replace(tmp, folder)
+            pointer.write_text(folder.name + "\n")
+            os.replace(pointer, self.directory / "latest")
+        except BaseException:
+            # A full disk (or any failed write): leave no half-written folder behind; ``latest``
+            # still names the previous complete epoch, which a rerun resumes from.
+            shutil.rmtree(tmp, ignore_errors=True)
+            pointer.unlink(missing_ok=True)
+            raise
         for old in self.directory.glob("epoch-*"):
             if old != folder:
                 shutil.rmtree(old, ignore_errors=True)

@@ -175,6 +175,9 @@ def run_training(request: TrainRequest) -> None:
             reverse_complement=settings["reverse_complement"],
             seed=seed,
             track_columns=data.columns,
+            # Keras's one-worker path (tf.data prefetching over a generator) stalls ~3.7 s at
+            # the start of about half the epochs on a 2-core node; its threaded enqueuer does not
+            workers=2 if shuffle else 1,
         )
         for path, size, shuffle in (
             (splits[0], batch_size, True),

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+
+from seq2chrom.errors import InputError
+from seq2chrom.io import atomic_output
 
 
 def strongest_track_table(top: pd.DataFrame) -> pd.DataFrame:
@@ -56,3 +61,38 @@ def effects_figure(top: pd.DataFrame, *, title: str, n_tracks: int = 12):
     per_track.tick_params(axis="y", labelsize=7)
     figure.tight_layout()
     return figure
+
+
+def write_variant_report(
+    top_path: Path, out_html: Path, out_png: Path, *, rows: int = 50, title: str = ""
+) -> None:
+    """`seq2chrom variant-report`: from a ``.top.tsv`` write `out_html` (the `rows` strongest
+    variants, then `strongest_track_table`) and `out_png` (`effects_figure`)."""
+    from seq2chrom.report.tables import table_html, tables_html
+
+    if not top_path.is_file():
+        raise InputError(top_path, "file not found", fix="run score-variants first")
+    top = pd.read_csv(top_path, sep="\t", keep_default_na=False, na_values=[""])
+    if top.empty:
+        page = table_html(top, title=title, note="No variant was scored.")
+    else:
+        page = tables_html(
+            [
+                (f"{title}: the {min(rows, len(top))} strongest of {len(top)} variants",
+                 top.head(rows)),
+                ("Tracks by the variants whose largest effect falls on them",
+                 strongest_track_table(top)),
+            ],
+            title=title or "variants",
+        )  # fmt: skip
+    with atomic_output(out_html) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    with atomic_output(out_png) as tmp:
+        if top.empty:
+            from matplotlib.figure import Figure
+
+            figure = Figure(figsize=(6, 2))
+            figure.text(0.5, 0.5, "no variant scored", ha="center")
+        else:
+            figure = effects_figure(top, title=title)
+        figure.savefig(tmp, format="png")
