@@ -120,6 +120,11 @@ WORKFLOW_CASES = {
         "config.yaml",
         "key split.test: chromosome 'chr9' is not in the genome",
     ),
+    "split-chromosome-not-tiled": (
+        set_config(bins__chromosomes="chr1"),
+        "config.yaml",
+        "key split.test: chromosome 'chr4' is not tiled: bins.chromosomes 'chr1' does not match",
+    ),
     "genome-missing": (
         set_config(genome="absent.fa"),
         "config.yaml",

@@ -30,6 +30,7 @@ def test_genome_config_follows_the_fasta_naming_and_passes_the_schema(tmp_path):
     genome, sheet = files(tmp_path, names=("7", "8", "9", "X"))
     config = new_config(genome=genome, tracks=sheet)
     assert config["split"] == {"test": ["8", "9"], "valid": ["7"]}
+    assert "chromosomes" not in config["bins"]  # the schema's default keeps them
     assert config["bins"]["select"] == "tf_positive"
     assert list(config)[:2] == ["genome", "tracks"]
     check_config(config)
@@ -87,3 +88,26 @@ def test_write_checks_then_refuses_to_replace_without_force(tmp_path):
     write_config(config, out, force=True)
     with pytest.raises(InputError, match=r"bins.size: 'big' is not of type 'integer'"):
         write_config({**config, "bins": {**config["bins"], "size": "big"}}, out, force=True)
+
+
+def test_own_split_chromosomes_and_small_models(tmp_path):
+    genome, sheet = files(tmp_path, names=("2L", "2R", "3L", "X"))
+    config = new_config(genome=genome, tracks=sheet, test=["X"], valid=["3L"], preset="small")
+    assert config["split"] == {"test": ["X"], "valid": ["3L"]}
+    assert config["bins"]["chromosomes"] == ".+"  # the default keeps 1..22, X, Y only: not 3L
+    assert config["models"] == {"deepsea": {"preset": "small"}, "danq": {"preset": "small"}}
+    check_config(config)
+
+
+@pytest.mark.parametrize(
+    "test, valid, match",
+    [
+        (None, None, r"for DeepSEA's test split \(fix: choose your own with --test and --valid"),
+        (["chrZ"], ["2L"], r"no chromosome chrZ \(--test\)"),
+        (["X"], ["X"], r"both a test and a validation chromosome"),
+    ],
+)
+def test_split_errors_name_the_chromosome_and_the_option(tmp_path, test, valid, match):
+    genome, sheet = files(tmp_path, names=("2L", "2R", "3L", "X"))
+    with pytest.raises(InputError, match=match):
+        new_config(genome=genome, tracks=sheet, test=test, valid=valid)

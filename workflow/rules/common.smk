@@ -7,6 +7,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from seq2chrom.data.bins import selected_sequences
 from seq2chrom.data.tracksheet import SHEET_COLUMNS, TABLE_COLUMNS, read_table
 from seq2chrom.errors import InputError
 from seq2chrom.splitfile import SPLITS
@@ -55,6 +56,20 @@ def check_split_chromosomes():
             f"key split.valid: {both[0]!r} is also a test chromosome (split.test)",
             fix="take validation chromosomes or regions from training chromosomes",
         )
+    pattern = config["bins"].get("chromosomes")
+    for key, chroms in (("split.test", test), ("split.valid", valid_chroms)):
+        dropped = [
+            c
+            for c, kept in zip(chroms, selected_sequences(chroms, pattern))
+            if not kept
+        ]
+        if dropped and DATA_SOURCE != "deepsea_bundle":
+            raise InputError(
+                CONFIG_FILE,
+                f"key {key}: chromosome {dropped[0]!r} is not tiled: bins.chromosomes "
+                f"{pattern!r} does not match it",
+                fix="widen bins.chromosomes (e.g. '.+' for every sequence)",
+            )
     # bundle mode may name no genome (the bundle is already split)
     index = Path(f"{config.get('genome', '')}.fai")
     if not config.get("genome") or not index.is_file():

@@ -1,8 +1,9 @@
 """A starting config.yaml for one's own data (`seq2chrom init-config`).
 
 From a genome FASTA and a track sheet (or a DeepSEA bundle folder) it writes DeepSEA's
-settings: 200 bp bins, 1000 bp windows, full-size DeepSEA and DanQ, and whole chromosomes 8 + 9
-for testing and 7 for validation, named as the FASTA names them (chr8 or 8). The result is
+settings: 200 bp bins, 1000 bp windows, full-size DeepSEA and DanQ (or the small presets), and
+whole chromosomes 8 + 9 for testing and 7 for validation, named as the FASTA names them (chr8 or
+8), or the chromosomes given. The result is
 checked against workflow/schemas/config.schema.yaml before it is written.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+from seq2chrom.config import default
+from seq2chrom.data.bins import selected_sequences
 from seq2chrom.errors import InputError
 
 BUNDLE_FILES = ("train.mat", "valid.mat", "test.mat")
@@ -28,20 +31,38 @@ def fasta_names(path: Path) -> list[str]:
         return [line[1:].split(maxsplit=1)[0] for line in handle if line.startswith(">")]
 
 
-def deepsea_split(names: list[str], genome: Path) -> dict[str, list[str]]:
-    """DeepSEA's split in the genome's own naming; InputError when a chromosome is missing."""
+def genome_split(
+    names: list[str], genome: Path, test: list[str] | None = None, valid: list[str] | None = None
+) -> dict[str, list[str]]:
+    """The test and validation chromosomes: those given (names of the FASTA), else DeepSEA's
+    (8 + 9 and 7) in the genome's own naming; InputError naming what is missing."""
     by_number = {name.removeprefix("chr"): name for name in names}
-    missing = [n for n in TEST_CHROMOSOMES + VALID_CHROMOSOMES if n not in by_number]
-    if missing:
-        raise InputError(
-            genome,
-            f"no chromosome {', '.join(missing)} (chr-prefixed or not) for DeepSEA's split",
-            fix="start from config/examples/deepsea_hg19.yaml and set split to your chromosomes",
-        )
-    return {
-        "test": [by_number[n] for n in TEST_CHROMOSOMES],
-        "valid": [by_number[n] for n in VALID_CHROMOSOMES],
-    }
+    split = {}
+    for key, given, deepsea in (
+        ("test", test, TEST_CHROMOSOMES),
+        ("valid", valid, VALID_CHROMOSOMES),
+    ):
+        if given:
+            absent = [name for name in given if name not in names]
+            if absent:
+                raise InputError(
+                    genome, f"no chromosome {', '.join(absent)} (--{key})", fix="name its sequences"
+                )
+            split[key] = list(given)
+            continue
+        missing = [n for n in deepsea if n not in by_number]
+        if missing:
+            raise InputError(
+                genome,
+                f"no chromosome {', '.join(missing)} (chr-prefixed or not) for DeepSEA's {key} "
+                "split",
+                fix=f"choose your own with --test and --valid (e.g. --test {names[-1]} --valid "
+                f"{names[-2] if len(names) > 1 else names[0]})",
+            )
+        split[key] = [by_number[n] for n in deepsea]
+    if set(split["test"]) & set(split["valid"]):
+        raise InputError("--valid", "a chromosome is both a test and a validation chromosome")
+    return split
 
 
 def check_tracks(tracks: Path) -> list[dict]:
@@ -61,9 +82,17 @@ def check_tracks(tracks: Path) -> list[dict]:
 
 
 def new_config(
-    genome: Path | None = None, tracks: Path | None = None, bundle: Path | None = None
+    genome: Path | None = None,
+    tracks: Path | None = None,
+    bundle: Path | None = None,
+    *,
+    test: list[str] | None = None,
+    valid: list[str] | None = None,
+    preset: str = "full",
 ) -> dict:
-    """The config for a genome + track sheet, or for a DeepSEA bundle folder (paths as given)."""
+    """The config for a genome + track sheet, or for a DeepSEA bundle folder (paths as given):
+    `test` and `valid` chromosomes (default DeepSEA's), both models at `preset` (full: the
+    published sizes; small: the demo's, for a CPU)."""
     config: dict = {"seed": 1}
     config["bins"] = {"size": 200, "window": 1000, "min_overlap": 0.5, "select": "tf_positive"}
     if bundle is not None:
@@ -81,9 +110,14 @@ def new_config(
         config["genome"], config["tracks"] = str(genome), str(tracks)
         if not any(row["assay"] == "TF" for row in rows):
             config["bins"]["select"] = "any_positive"  # tf_positive would select no bin
-        config["split"] = deepsea_split(fasta_names(genome), genome)
+        names = fasta_names(genome)
+        config["split"] = genome_split(names, genome, test, valid)
+        split_names = config["split"]["test"] + config["split"]["valid"]
+        if not selected_sequences(split_names, default("bins", "chromosomes")).all():
+            # names the default (human-style 1..22, X, Y) would not tile, e.g. 2L or chrA
+            config["bins"]["chromosomes"] = ".+"
         config["data"] = {"source": "genome"}
-    config["models"] = {"deepsea": {"preset": "full"}, "danq": {"preset": "full"}}
+    config["models"] = {"deepsea": {"preset": preset}, "danq": {"preset": preset}}
     config["train"] = {"epochs": 30, "batch_size": 100, "patience": 5, "device": "auto"}
     order = ("genome", "tracks", "seed", "bins", "split", "data", "models", "train")
     return {key: config[key] for key in order if key in config}

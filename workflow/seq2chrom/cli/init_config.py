@@ -19,6 +19,16 @@ def register(subparsers) -> None:
     init.add_argument(
         "--out", type=Path, default=Path("config/config.yaml"), help="config to write"
     )
+    init.add_argument(
+        "--test", help="test chromosomes, comma-separated (default DeepSEA's: 8,9 as named)"
+    )
+    init.add_argument("--valid", help="validation chromosomes (default DeepSEA's: 7 as named)")
+    init.add_argument(
+        "--preset",
+        choices=("full", "small"),
+        default="full",
+        help="model sizes: full (published) or small (the demo's; minutes on a CPU)",
+    )
     init.add_argument("--force", action="store_true", help="replace an existing --out")
     init.set_defaults(func=run_init_config)
 
@@ -26,6 +36,16 @@ def register(subparsers) -> None:
 def run_init_config(args) -> None:
     from seq2chrom.config_init import new_config, write_config
 
-    config = new_config(genome=args.genome, tracks=args.tracks, bundle=args.bundle)
+    def names(value: str | None) -> list[str] | None:
+        return [name for name in value.split(",") if name] if value else None
+
+    config = new_config(
+        genome=args.genome,
+        tracks=args.tracks,
+        bundle=args.bundle,
+        test=names(args.test),
+        valid=names(args.valid),
+        preset=args.preset,
+    )
     out = write_config(config, args.out, force=args.force)
     print(f"wrote {out}; run: snakemake --configfile {out} (add --profile for a cluster)")
