@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import BIN, FINETUNE_OVERLAY, REPO, make_workdir, snakemake
+from tests.integration.test_bad_inputs import set_config as set_config_keys
 
 pytestmark = pytest.mark.slow
 
@@ -53,19 +53,7 @@ NOT_COPIED = shutil.ignore_patterns("locks", "incomplete", "log")
 
 def set_config(**values: object) -> Callable[[Path], None]:
     """Edit config/config.yaml: `values` maps a dotted key (`bins.size`) to its new value."""
-
-    def edit(workdir: Path) -> None:
-        path = workdir / "config" / "config.yaml"
-        config = yaml.safe_load(path.read_text())
-        for dotted, value in values.items():
-            *sections, key = dotted.split(".")
-            section = config
-            for name in sections:
-                section = section.setdefault(name, {})
-            section[key] = value
-        path.write_text(yaml.safe_dump(config, sort_keys=False))
-
-    return edit
+    return set_config_keys(**{key.replace(".", "__"): value for key, value in values.items()})
 
 
 def write(relative: str, text: str) -> Callable[[Path], None]:
