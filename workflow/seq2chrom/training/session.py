@@ -175,9 +175,11 @@ def run_training(request: TrainRequest) -> None:
             reverse_complement=settings["reverse_complement"],
             seed=seed,
             track_columns=data.columns,
-            # Keras's one-worker path (tf.data prefetching over a generator) stalls ~3.7 s at
-            # the start of about half the epochs on a 2-core node; its threaded enqueuer does not
-            workers=2 if shuffle else 1,
+            # TensorFlow's one-worker input path (tf.data prefetching over a generator) stalls
+            # ~3.7 s at the start of about half the epochs on a 2-core node; Keras's threaded
+            # enqueuer does not. Not under JAX: no tf.data there, and its prefetching enqueuer
+            # made a resumed run differ from an uninterrupted one (test_backends)
+            workers=2 if shuffle and keras.backend.backend() == "tensorflow" else 1,
         )
         for path, size, shuffle in (
             (splits[0], batch_size, True),
