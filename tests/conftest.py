@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import subprocess
@@ -37,6 +38,20 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
             f"{result.stderr[-10000:]}"
         )
     return result
+
+
+def write_compressed(path: Path, data: bytes, kind: str) -> Path:
+    """Write `data` to `path` plain, gzip or bgzip (`kind`), as users hand in FASTA and VCF."""
+    if kind == "plain":
+        path.write_bytes(data)
+    elif kind == "gzip":
+        path.write_bytes(gzip.compress(data))
+    else:
+        from Bio import bgzf
+
+        with bgzf.BgzfWriter(str(path), "wb") as handle:
+            handle.write(data)
+    return path
 
 
 def make_workdir(path: Path, *overlays: Path) -> Path:

@@ -1,10 +1,7 @@
 """Genome reading: plain, gzip and bgzip FASTA give the same indexed plain FASTA."""
 
-import gzip
-
 import numpy as np
 import pytest
-from Bio import bgzf
 from seq2chrom.data.genome import (
     chromosome_sizes,
     compression,
@@ -13,6 +10,8 @@ from seq2chrom.data.genome import (
     read_chromosome,
 )
 from seq2chrom.errors import InputError
+
+from tests.conftest import write_compressed
 
 SEQUENCES = {
     "chr1": "ACGTNacgtn" * 13 + "RY",
@@ -27,15 +26,7 @@ FASTA = "".join(
 
 
 def write(path, kind):
-    data = FASTA.encode()
-    if kind == "plain":
-        path.write_bytes(data)
-    elif kind == "gzip":
-        path.write_bytes(gzip.compress(data))
-    else:
-        with bgzf.BgzfWriter(str(path), "wb") as handle:
-            handle.write(data)
-    return path
+    return write_compressed(path, FASTA.encode(), kind)
 
 
 @pytest.mark.parametrize("kind", ["plain", "gzip", "bgzip"])

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
-
 import numpy as np
 import pandas as pd
 import pytest
-from Bio import bgzf
 from seq2chrom.errors import InputError
 from seq2chrom.variants.vcf import (
     NO_CHROMOSOME,
@@ -19,20 +16,13 @@ from seq2chrom.variants.vcf import (
     split_placeable,
 )
 
+from tests.conftest import write_compressed
+
 HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
 
 
 def vcf(tmp_path, body: str, kind: str = "plain", name: str = "in.vcf"):
-    data = (HEADER + body).encode()
-    path = tmp_path / name
-    if kind == "plain":
-        path.write_bytes(data)
-    elif kind == "gzip":
-        path.write_bytes(gzip.compress(data))
-    else:
-        with bgzf.BgzfWriter(str(path), "wb") as handle:
-            handle.write(data)
-    return path
+    return write_compressed(tmp_path / name, (HEADER + body).encode(), kind)
 
 
 @pytest.mark.parametrize("kind", ["plain", "gzip", "bgzip"])
