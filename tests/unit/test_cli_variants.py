@@ -106,10 +106,13 @@ def test_predict_region_writes_one_bigwig_per_track(tmp_path, genome):
     bed = tmp_path / "regions.bed"
     bed.write_text("chr1\t0\t60\tr1\nchr1\t40\t100\tr2\n")  # overlapping: merged to 0-100
     out = tmp_path / "tracks"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")  # a file of the user's, not of predict-region
     argv = ["predict-region", "--model", str(model), "--genome", str(genome), "--regions"]
     assert main([*argv, str(bed), "--out-dir", str(out), "--tracks", "GC", "--step", "20",
                  "--bin-size", "20"]) == 0  # fmt: skip
-    assert sorted(p.name for p in out.iterdir()) == ["GC.bw"]
+    assert sorted(p.name for p in out.iterdir()) == ["GC.bw", "notes.txt"]
+    assert (out / "notes.txt").read_text() == "mine"
     handle = pyBigWig.open(str(out / "GC.bw"))
     assert handle.chroms() == {"chr1": 120, "chr2": 80}
     intervals = handle.intervals("chr1")
@@ -124,8 +127,14 @@ def test_mutagenesis_finds_the_motif(tmp_path, genome):
     bed = tmp_path / "regions.bed"
     bed.write_text("chr1\t42\t82\tsite\n")  # window 42-82 holds GATA at 60-63
     out = tmp_path / "ism"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")  # a file of the user's, not of mutagenesis
     argv = ["mutagenesis", "--model", str(model), "--genome", str(genome), "--regions", str(bed)]
     assert main([*argv, "--track", "GATA", "--out-dir", str(out), "--span", "10"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "mutagenesis.h5", "notes.txt", "regions.tsv", "site.png",
+    ]  # fmt: skip
+    assert (out / "notes.txt").read_text() == "mine"
     with h5py.File(out / "mutagenesis.h5") as h5:
         assert h5["effects"].shape == (1, WINDOW, 4)
         importance = h5["importance"][0]
@@ -133,6 +142,53 @@ def test_mutagenesis_finds_the_motif(tmp_path, genome):
     table = pd.read_csv(out / "regions.tsv", sep="\t")
     assert table["peak_position"].tolist()[0] in range(60, 64)
     assert (out / "site.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_failed_predict_region_replaces_and_leaves_no_file(tmp_path, genome, monkeypatch):
+    """The first bigWig is written, the second fails half-way: neither is renamed into place,
+    no temporary stays, and the folder's earlier files are as they were."""
+    from seq2chrom.inference import tracks
+
+    def fail_after_the_first(paths, *args):
+        (first, path), (_, second) = paths.items()
+        write_bigwigs({first: path}, *args)
+        second.write_bytes(b"half a bigWig")
+        raise RuntimeError("killed while writing")
+
+    write_bigwigs = tracks.write_bigwigs
+    monkeypatch.setattr(tracks, "write_bigwigs", fail_after_the_first)
+    model = save(composition_model(WINDOW), tmp_path / "m", ["AT", "GC"])
+    bed = tmp_path / "regions.bed"
+    bed.write_text("chr1\t0\t60\n")
+    out = tmp_path / "tracks"
+    out.mkdir()
+    (out / "AT.bw").write_bytes(b"earlier run")
+    (out / "notes.txt").write_text("mine")
+    argv = ["predict-region", "--model", str(model), "--genome", str(genome), "--regions"]
+    with pytest.raises(RuntimeError, match="killed while writing"):
+        main([*argv, str(bed), "--out-dir", str(out), "--step", "20", "--bin-size", "20"])
+    assert sorted(p.name for p in out.iterdir()) == ["AT.bw", "notes.txt"]
+    assert (out / "AT.bw").read_bytes() == b"earlier run"
+
+
+def test_a_failed_mutagenesis_leaves_no_file(tmp_path, genome, monkeypatch):
+    """mutagenesis.h5 and regions.tsv are written before the plot fails: neither stays."""
+    from seq2chrom.inference import mutagenesis
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("no plot")
+
+    monkeypatch.setattr(mutagenesis, "plot_mutagenesis", fail)
+    model = save(motif_model(WINDOW), tmp_path / "m", ["GATA"])
+    bed = tmp_path / "regions.bed"
+    bed.write_text("chr1\t42\t82\tsite\n")
+    out = tmp_path / "ism"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    argv = ["mutagenesis", "--model", str(model), "--genome", str(genome), "--regions", str(bed)]
+    with pytest.raises(RuntimeError, match="no plot"):
+        main([*argv, "--track", "GATA", "--out-dir", str(out)])
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
 def test_report_summary_links_each_number(tmp_path):
@@ -190,6 +246,19 @@ def test_a_vcf_without_records_writes_empty_tables(tmp_path, genome):
     report = ["variant-report", "--top", str(top), "--out-html", str(html), "--out-png", str(png)]
     assert main(report) == 0
     assert "No variant was scored" in html.read_text()
+
+
+def test_an_empty_vcf_file_is_scored_as_empty_with_a_warning(tmp_path, genome, caplog):
+    model = save(composition_model(WINDOW), tmp_path / "m", ["AT", "GC"])
+    vcf = tmp_path / "download.vcf.gz"
+    vcf.write_bytes(b"")  # what a failed download leaves
+    out = tmp_path / "empty.tsv.gz"
+    argv = ["score-variants", "--model", str(model), "--genome", str(genome), "--vcf", str(vcf)]
+    with caplog.at_level(logging.WARNING):
+        assert main([*argv, "--out", str(out)]) == 0
+    assert pd.read_csv(out, sep="\t").empty
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"{vcf}: empty file (0 bytes, no VCF header); usually a failed download"]
 
 
 def test_a_model_whose_config_lists_other_tracks_stops_with_one_line(tmp_path, genome, capsys):

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
 import yaml
+from seq2chrom.cli import main
 from seq2chrom.config_init import check_config, fasta_names, new_config, write_config
 from seq2chrom.errors import InputError
+
+
+@pytest.fixture(autouse=True)
+def run_directory(tmp_path, monkeypatch):
+    """Each test runs in its tmp_path, as users run init-config in their project folder:
+    the sheet's relative paths are relative to it."""
+    monkeypatch.chdir(tmp_path)
 
 
 def files(tmp_path: Path, names=("chr7", "chr8", "chr9"), assays=("TF",)) -> tuple[Path, Path]:
     genome = tmp_path / "genome.fa"
     genome.write_text("".join(f">{name} description\nACGT\n" for name in names))
     sheet = tmp_path / "tracks.tsv"
+    (tmp_path / "peaks").mkdir(exist_ok=True)
+    for i in range(len(assays)):
+        (tmp_path / "peaks" / f"T{i}.bed").write_text("chr7\t0\t2\n")
     rows = [f"T{i}\t{assay}\tK562\tpeaks/T{i}.bed" for i, assay in enumerate(assays)]
     sheet.write_text("name\tassay\tcell_type\tpath\n" + "\n".join(rows) + "\n")
     return genome, sheet
@@ -111,3 +123,95 @@ def test_split_errors_name_the_chromosome_and_the_option(tmp_path, test, valid, 
     genome, sheet = files(tmp_path, names=("2L", "2R", "3L", "X"))
     with pytest.raises(InputError, match=match):
         new_config(genome=genome, tracks=sheet, test=test, valid=valid)
+
+
+def test_a_repeated_sequence_name_stops_at_its_second_header(tmp_path):
+    genome, sheet = files(tmp_path)
+    genome.write_text(">chr7\nACGT\nACGT\n>chr8 first\nACGT\n>chr9\nAC\n>chr8 again\nACGT\n")
+    with pytest.raises(InputError) as error:
+        new_config(genome=genome, tracks=sheet)
+    assert str(error.value) == (
+        f"{genome}:8: duplicate sequence name 'chr8' (first at line 4) "
+        "(fix: give every sequence a unique name)"
+    )
+
+
+def test_a_repeated_name_in_the_index_names_the_index_line(tmp_path):
+    genome, _ = files(tmp_path)
+    index = Path(f"{genome}.fai")
+    index.write_text("chr7\t4\t6\t4\t5\nchr8\t4\t17\t4\t5\nchr7\t4\t28\t4\t5\n")
+    with pytest.raises(InputError, match=rf"^{index}:3: duplicate sequence name 'chr7' \(first "):
+        fasta_names(genome)
+
+
+def test_a_gzipped_fasta_is_read_for_its_names_too(tmp_path):
+    genome = tmp_path / "genome.fa.gz"
+    genome.write_bytes(gzip.compress(b">chr1\nAC\n>\nGT\n"))
+    with pytest.raises(InputError, match=rf"^{genome}:3: sequence without a name"):
+        fasta_names(genome)
+
+
+@pytest.mark.parametrize(
+    "path, fix",
+    [
+        ("peaks/none.bed", "correct the path column of the track sheet"),
+        # the sheet in a folder of its own, its paths written relative to that folder
+        ("T0.bed", "paths are relative to the run directory, not to the sheet: give sheets/T0.bed"),
+    ],
+)
+def test_a_missing_peak_file_names_the_sheet_line_and_column(tmp_path, path, fix):
+    genome, _ = files(tmp_path)
+    (tmp_path / "sheets").mkdir()
+    (tmp_path / "sheets" / "T0.bed").write_text("chr7\t0\t2\n")
+    sheet = Path("sheets/tracks.tsv")  # as given on the command line, in the run directory
+    sheet.write_text(
+        f"name\tassay\tcell_type\tpath\nT0\tTF\tK562\tpeaks/T0.bed\nT1\tDNase\tK562\t{path}\n"
+    )
+    with pytest.raises(InputError) as error:
+        new_config(genome=genome, tracks=sheet)
+    assert str(error.value) == (
+        f"{sheet}:3: column path: peak file {path!r} of track 'T1' not found (fix: {fix})"
+    )
+
+
+def test_url_paths_are_not_looked_for_but_must_be_http(tmp_path):
+    genome, sheet = files(tmp_path)
+    url = "https://www.encodeproject.org/files/ENCFF1/@@download/ENCFF1.bed.gz"
+    sheet.write_text(f"name\tassay\tcell_type\tpath\nT0\tTF\tK562\t{url}\n")
+    assert new_config(genome=genome, tracks=sheet)["tracks"] == str(sheet)
+    sheet.write_text("name\tassay\tcell_type\tpath\nT0\tTF\tK562\tftp://host/a.bed\n")
+    with pytest.raises(InputError, match=rf"^{sheet}:2: column path: unsupported URL 'ftp://"):
+        new_config(genome=genome, tracks=sheet)
+
+
+@pytest.mark.parametrize("broken", ["duplicate name", "missing peak file", "test is valid"])
+def test_a_failed_init_config_leaves_the_earlier_config_even_with_force(tmp_path, capsys, broken):
+    genome, sheet = files(tmp_path)
+    out = tmp_path / "config" / "config.yaml"
+    out.parent.mkdir()
+    out.write_text("# my edited config\n")
+    if broken == "duplicate name":
+        genome.write_text(">chr7\nA\n>chr8\nA\n>chr9\nA\n>chr7\nA\n")
+    elif broken == "missing peak file":
+        (tmp_path / "peaks" / "T0.bed").unlink()
+    argv = ["init-config", "--genome", str(genome), "--tracks", str(sheet), "--out", str(out)]
+    if broken == "test is valid":
+        argv += ["--test", "chr8", "--valid", "chr8"]
+    assert main([*argv, "--force"]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("seq2chrom init-config: error: ")
+    assert out.read_text() == "# my edited config\n"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["config.yaml"]  # no temporary
+
+
+def test_init_config_replaces_with_force_only(tmp_path, capsys):
+    genome, sheet = files(tmp_path)
+    out = tmp_path / "config.yaml"
+    out.write_text("# mine\n")
+    argv = ["init-config", "--genome", str(genome), "--tracks", str(sheet), "--out", str(out)]
+    assert main(argv) == 1
+    assert "exists (fix: add --force" in capsys.readouterr().err
+    assert out.read_text() == "# mine\n"
+    assert main([*argv, "--force"]) == 0
+    assert yaml.safe_load(out.read_text()) == new_config(genome=genome, tracks=sheet)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

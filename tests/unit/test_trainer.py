@@ -19,6 +19,7 @@ from seq2chrom.training.trainer import (
     TrainingError,
     binary_crossentropy,
     fingerprint,
+    is_flat,
     mean_auroc,
     train,
 )
@@ -91,6 +92,48 @@ def test_nan_loss_stops_with_a_clear_error_and_no_checkpoint(splits, tmp_path):
             {"epochs": 2, "patience": 2, "verbose": 0, "checkpoint_dir": tmp_path / "ck"},
         )
     assert Checkpoint(tmp_path / "ck").latest() is None
+
+
+def test_is_flat_only_when_every_track_is_constant():
+    rng = np.random.default_rng(0)
+    constant = np.full((500, 2), 0.507, dtype=np.float32)
+    assert is_flat(constant)
+    weak = constant + rng.normal(0, 1e-3, constant.shape).astype(np.float32)
+    assert not is_flat(weak)  # a weak model that still ranks windows is not a collapse
+    one_alive = constant.copy()
+    one_alive[:, 1] = rng.random(500)
+    assert not is_flat(one_alive)
+
+
+def test_dead_relus_stop_as_a_collapse_before_early_stopping(splits, tmp_path):
+    """Every hidden ReLU switched off: constant predictions; the run stops after 3 epochs."""
+    model = _tiny_danq()
+    bias = model.get_layer("hidden").bias
+    bias.assign(np.full(bias.shape, -1e3, "float32"))  # no input reaches above zero
+    with pytest.raises(TrainingError, match=r"training collapsed: .* for 3 epochs \(epochs 1-3"):
+        train(
+            model,
+            H5Batches(splits[0], 50),
+            H5Batches(splits[1], 200, shuffle=False),
+            {"epochs": 20, "patience": 20, "verbose": 0, "checkpoint_dir": tmp_path / "ck"},
+        )
+    state = json.loads((Checkpoint(tmp_path / "ck").latest() / "state.json").read_text())
+    assert state["epoch"] == 2 and state["flat_epochs"] == 2
+
+
+def test_cli_stops_a_collapsed_run_at_a_very_high_learning_rate(splits, tmp_path, capsys):
+    """RMSprop at rate 1 kills the tiny DanQ's ReLUs: one line, exit 3, no model.keras."""
+    from seq2chrom.cli import EXIT_TRAINING, main
+
+    command = _train_command(splits, tmp_path / "out")[1:]
+    settings = json.dumps({"epochs": 30, "batch_size": 50, "learning_rate": 1.0})
+    command[command.index("--train-settings") + 1] = settings
+    assert main(command) == EXIT_TRAINING
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("seq2chrom train: error: ") and "training collapsed" in error
+    assert "(fix: lower train.learning_rate (this run: 1; try 0.3)" in error
+    assert not (tmp_path / "out" / "model.keras").exists()
+    assert not (tmp_path / "out" / "history.tsv").exists()
 
 
 def test_cli_reports_a_diverged_run_as_a_training_error(splits, tmp_path, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,6 +68,30 @@ def test_malformed_lines_stop_naming_file_and_line(tmp_path, line, message):
 def test_missing_file_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="VCF not found"):
         read_vcf(tmp_path / "none.vcf")
+
+
+@pytest.mark.parametrize(
+    "kind, said",
+    [
+        ("plain", "empty file (0 bytes, no VCF header); usually a failed download"),
+        ("gzip", "compressed file holds no text (no VCF header); usually a failed download"),
+        ("bgzip", "compressed file holds no text (no VCF header); usually a failed download"),
+    ],
+)
+def test_an_empty_file_reads_as_no_records_with_a_warning(tmp_path, caplog, kind, said):
+    path = write_compressed(tmp_path / "empty.vcf", b"", kind)
+    with caplog.at_level(logging.WARNING, logger="seq2chrom"):
+        records = read_vcf(path)
+    assert records.variants.empty and records.skipped.empty
+    assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records] == [
+        ("seq2chrom.variants.vcf", logging.WARNING, f"{path}: {said}")
+    ]
+
+
+def test_a_header_without_records_reads_as_no_records_without_a_warning(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="seq2chrom"):
+        assert read_vcf(vcf(tmp_path, "")).variants.empty
+    assert caplog.records == []
 
 
 def test_chromosome_names_match_across_naming_schemes():

@@ -3,8 +3,10 @@
 From a genome FASTA and a track sheet (or a DeepSEA bundle folder) it writes DeepSEA's
 settings: 200 bp bins, 1000 bp windows, full-size DeepSEA and DanQ (or the small presets), and
 whole chromosomes 8 + 9 for testing and 7 for validation, named as the FASTA names them (chr8 or
-8), or the chromosomes given. The result is
-checked against workflow/schemas/config.schema.yaml before it is written.
+8), or the chromosomes given. Before anything is written the FASTA's sequence names must be
+unique, every local peak file of the sheet must exist (URLs are downloaded by the workflow),
+and the result must pass workflow/schemas/config.schema.yaml; the file is then written
+atomically, so an error leaves an earlier config as it was.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from pathlib import Path
 
 from seq2chrom.config import default
 from seq2chrom.data.bins import selected_sequences
+from seq2chrom.data.genome import compression
 from seq2chrom.errors import InputError
+from seq2chrom.io import atomic_output
 
 BUNDLE_FILES = ("train.mat", "valid.mat", "test.mat")
 # DeepSEA's chromosomes: test 8 and 9, validation 7 (a region of it in the paper).
@@ -22,13 +26,42 @@ TEST_CHROMOSOMES, VALID_CHROMOSOMES = ("8", "9"), ("7",)
 
 
 def fasta_names(path: Path) -> list[str]:
-    """Sequence names of a FASTA (plain or gzip/bgzip): from its .fai when there is one."""
+    """Sequence names of a FASTA (plain or gzip/bgzip): from its .fai when there is one.
+
+    InputError on a name that repeats (every later step looks sequences up by name), naming
+    the line of its second header in the FASTA (or its second line in the .fai) and the name.
+    """
     index = Path(f"{path}.fai")
     if index.is_file():
-        return [line.split("\t", 1)[0] for line in index.read_text().splitlines() if line]
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+        lines = enumerate(index.read_text().splitlines(), 1)
+        entries = [(number, line.split("\t", 1)[0]) for number, line in lines if line]
+        return _unique_names(index, entries)
+    opener = open if compression(path) == "plain" else gzip.open
     with opener(path, "rt") as handle:
-        return [line[1:].split(maxsplit=1)[0] for line in handle if line.startswith(">")]
+        headers = [
+            (number, line[1:].split(maxsplit=1)[0] if line[1:].strip() else "")
+            for number, line in enumerate(handle, 1)
+            if line.startswith(">")
+        ]
+    return _unique_names(path, headers)
+
+
+def _unique_names(path: Path, entries: list[tuple[int, str]]) -> list[str]:
+    """The names of (line number, name) entries, in order; InputError on an empty or
+    repeated name."""
+    first: dict[str, int] = {}
+    for number, name in entries:
+        if not name:
+            raise InputError(path, "sequence without a name", line=number, fix="name it")
+        if name in first:
+            raise InputError(
+                path,
+                f"duplicate sequence name {name!r} (first at line {first[name]})",
+                line=number,
+                fix="give every sequence a unique name",
+            )
+        first[name] = number
+    return list(first)
 
 
 def genome_split(
@@ -66,7 +99,8 @@ def genome_split(
 
 
 def check_tracks(tracks: Path) -> list[dict]:
-    """The track sheet's rows, each checked against workflow/schemas/tracks.schema.yaml."""
+    """The track sheet's rows, each checked against workflow/schemas/tracks.schema.yaml, and
+    their peak files (`check_peak_files`)."""
     import jsonschema
 
     from seq2chrom.config import TRACKS_SCHEMA_PATH, schema
@@ -78,7 +112,41 @@ def check_tracks(tracks: Path) -> list[dict]:
         error = next(iter(validator.iter_errors(row)), None)
         if error:
             raise InputError(tracks, error.message, line=line, fix="see config/README.md")
+    check_peak_files(rows, tracks)
     return rows
+
+
+def check_peak_files(rows: list[dict], tracks: Path) -> None:
+    """InputError naming the sheet's line (header line 1) of the first track whose `path` is
+    neither an http(s) URL (downloaded by the workflow, not checked here) nor an existing
+    file. Paths are relative to the run directory (here: the current one), as the workflow
+    reads them."""
+    from seq2chrom.data.fetch import is_http_url
+
+    for line, row in enumerate(rows, 2):
+        name, path = row["name"], row["path"]
+        if is_http_url(path):
+            continue
+        if "://" in path:
+            raise InputError(
+                tracks,
+                f"column path: unsupported URL {path!r} of track {name!r}",
+                line=line,
+                fix="give an http:// or https:// URL, or download the file and give its path",
+            )
+        if not Path(path).is_file():
+            beside = tracks.parent / path
+            fix = (
+                f"paths are relative to the run directory, not to the sheet: give {beside}"
+                if not Path(path).is_absolute() and beside.is_file()
+                else "correct the path column of the track sheet"
+            )
+            raise InputError(
+                tracks,
+                f"column path: peak file {path!r} of track {name!r} not found",
+                line=line,
+                fix=fix,
+            )
 
 
 def new_config(
@@ -135,17 +203,29 @@ def check_config(config: dict, where: str | Path = "config") -> None:
         raise InputError(where, f"{key}: {error.message}", fix="see config/README.md")
 
 
+def check_out(out: Path, force: bool = False) -> None:
+    """InputError when `out` cannot be written: a folder, or a file and not `force`."""
+    if out.is_dir():
+        raise InputError(out, "is a folder", fix="give --out a file name, e.g. config.yaml")
+    if out.exists() and not force:
+        raise InputError(out, "exists", fix="add --force to replace it, or give --out")
+
+
 def write_config(config: dict, out: Path, force: bool = False) -> Path:
-    """Check `config` and write it as YAML to `out` (refuses to replace a file unless `force`)."""
+    """Check `config` and write it as YAML to `out` (refuses to replace a file unless `force`).
+
+    Every check comes first, and the file is written under a temporary name and renamed, so
+    an error leaves an earlier `out` as it was.
+    """
     import yaml
 
     check_config(config, out)
-    if out.exists() and not force:
-        raise InputError(out, "exists", fix="add --force to replace it, or give --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_out(out, force)
     header = (
         "# Written by `seq2chrom init-config` with DeepSEA's settings; every key is explained in\n"
         "# config/README.md and checked against workflow/schemas/config.schema.yaml.\n"
     )
-    out.write_text(header + yaml.safe_dump(config, sort_keys=False))
+    text = header + yaml.safe_dump(config, sort_keys=False)
+    with atomic_output(out) as tmp:
+        tmp.write_text(text)
     return out

@@ -10,8 +10,10 @@ def register(subparsers) -> None:
         "init-config",
         help="write a checked config.yaml for your genome + track sheet, or a DeepSEA bundle",
         description="Write DeepSEA's settings for your files to --out, checked against the "
-        "config schema: --genome FASTA --tracks TSV builds the data from them; --bundle DIR "
-        "imports DeepSEA's training bundle (train.mat, valid.mat, test.mat).",
+        "config schema: --genome FASTA --tracks TSV builds the data from them (the FASTA's "
+        "sequence names must be unique, the sheet's peak files exist or be http(s) URLs); "
+        "--bundle DIR imports DeepSEA's training bundle (train.mat, valid.mat, test.mat). "
+        "Every check comes before --out is written.",
     )
     init.add_argument("--genome", type=Path, help="reference FASTA (plain, gzip or bgzip)")
     init.add_argument("--tracks", type=Path, help="track sheet TSV (name, assay, cell_type, path)")
@@ -29,12 +31,18 @@ def register(subparsers) -> None:
         default="full",
         help="model sizes: full (published) or small (the demo's; minutes on a CPU)",
     )
-    init.add_argument("--force", action="store_true", help="replace an existing --out")
+    init.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing --out (only once every check has passed)",
+    )
     init.set_defaults(func=run_init_config)
 
 
 def run_init_config(args) -> None:
-    from seq2chrom.config_init import new_config, write_config
+    from seq2chrom.config_init import check_out, new_config, write_config
+
+    check_out(args.out, args.force)  # before the FASTA is read, which takes a while for hg19
 
     def names(value: str | None) -> list[str] | None:
         return [name for name in value.split(",") if name] if value else None

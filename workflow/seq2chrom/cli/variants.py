@@ -41,7 +41,12 @@ def register(subparsers) -> None:
     )
     _model_arguments(region)
     region.add_argument("--regions", required=True, type=Path, help="BED of regions")
-    region.add_argument("--out-dir", required=True, type=Path, help="folder of bigWig files")
+    region.add_argument(
+        "--out-dir",
+        required=True,
+        type=Path,
+        help="folder for the bigWig files (other files in it are kept)",
+    )
     region.add_argument("--tracks", default="", help="NAME,... (default: every track)")
     region.add_argument("--step", type=int, default=200, help="bp between windows (%(default)s)")
     region.add_argument(
@@ -64,7 +69,9 @@ def register(subparsers) -> None:
         default="",
         help="track whose prediction is mutated (default: each region's track, BED column 5)",
     )
-    mutate.add_argument("--out-dir", required=True, type=Path, help="output folder")
+    mutate.add_argument(
+        "--out-dir", required=True, type=Path, help="output folder (other files in it are kept)"
+    )
     mutate.add_argument("--batch-size", type=int, default=1000, help="mutants per forward pass")
     mutate.add_argument("--span", type=int, default=50, help="bp shown in the logo (%(default)s)")
     mutate.set_defaults(func=run_mutagenesis)

@@ -10,6 +10,7 @@ the prediction, up or down.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -185,7 +186,8 @@ def write_mutagenesis(
     (R, L), reference predictions, windows), out_dir/regions.tsv and one out_dir/{region}.png.
 
     track: the track mutated for every region (default: each region's track, BED column 5);
-    span: bp shown in each logo.
+    span: bp shown in each logo. Only those files are written (other files in out_dir are
+    kept), each atomically: on an error none of them is replaced or left half-written.
     """
     import h5py
 
@@ -221,9 +223,11 @@ def write_mutagenesis(
         "peak_importance": result.importance[np.arange(len(peak)), peak],
         "plot": [f"{stem}.png" for stem in stems],
     })  # fmt: skip
-    with atomic_output(out_dir) as tmp:
-        tmp.mkdir(parents=True)
-        with h5py.File(tmp / "mutagenesis.h5", "w") as h5:
+    # Each file under a temporary name, renamed once all are written; other files in out_dir
+    # are left alone (run by hand it may be a folder the user keeps other things in).
+    with contextlib.ExitStack() as outputs:
+        h5_path = outputs.enter_context(atomic_output(out_dir / "mutagenesis.h5"))
+        with h5py.File(h5_path, "w") as h5:
             h5.create_dataset("effects", data=result.effects, compression="gzip")
             h5.create_dataset("importance", data=result.importance)
             h5.create_dataset("reference", data=result.reference)
@@ -233,7 +237,8 @@ def write_mutagenesis(
             h5.create_dataset("window_start", data=window_start)
             h5.attrs["bases"] = "ACGT"
             h5.attrs["effects"] = "mutant minus reference prediction, strand-averaged"
-        table.to_csv(tmp / "regions.tsv", sep="\t", index=False, float_format="%.6g")
+        tsv = outputs.enter_context(atomic_output(out_dir / "regions.tsv"))
+        table.to_csv(tsv, sep="\t", index=False, float_format="%.6g")
         for r, row in enumerate(table.itertuples()):
             title = (f"{row.name} ({row.chrom}:{row.window_start + 1:,}-"
                      f"{row.window_start + window:,}), {row.track}: "
@@ -241,7 +246,7 @@ def write_mutagenesis(
             figure = plot_mutagenesis(
                 result.effects[r], x[r], title=title, width=span, offset=int(row.window_start)
             )
-            figure.savefig(tmp / row.plot)
+            figure.savefig(outputs.enter_context(atomic_output(out_dir / row.plot)))
     n_mutants = int((x == 0).sum())
     log.info(
         "%d regions, %d mutants in %.1f s (%.0f mutants/s); output %s",

@@ -10,6 +10,7 @@ regions are merged first, because a bigWig holds one value per base.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -152,7 +153,11 @@ def write_prediction_tracks(
     device: str = "auto",
 ) -> None:
     """`seq2chrom predict-region`: write out_dir/{track}.bw for each of `tracks` (default:
-    every track of the model), one strand-averaged value per `step` bp along the regions."""
+    every track of the model), one strand-averaged value per `step` bp along the regions.
+
+    Only those files are written (other files in out_dir are kept), each atomically: on an
+    error none of them is replaced or left half-written.
+    """
     from seq2chrom.data.genome import chromosome_sizes, open_genome, read_chromosome
     from seq2chrom.inference.regions import place_regions, read_regions
     from seq2chrom.inference.trained import load_trained
@@ -172,9 +177,12 @@ def write_prediction_tracks(
             model, lambda name: read_chromosome(fasta, name), regions, step, bin_size, batch_size
         )
     )
-    with atomic_output(out_dir) as tmp:
-        tmp.mkdir(parents=True)
-        paths = {track: tmp / f"{track}.bw" for track in chosen}
+    # Each bigWig under a temporary name, renamed once all are written; other files in
+    # out_dir are left alone (it may be a folder the user keeps other things in).
+    with contextlib.ExitStack() as outputs:
+        paths = {
+            track: outputs.enter_context(atomic_output(out_dir / f"{track}.bw")) for track in chosen
+        }
         columns = {track: names.index(track) for track in chosen}
         write_bigwigs(paths, list(sizes.items()), chunks, columns)
     n_values = sum(len(steps.start) for _, steps, _ in chunks)

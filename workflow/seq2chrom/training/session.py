@@ -226,7 +226,7 @@ def run_training(request: TrainRequest) -> None:
         raise TrainingError(
             f"training stopped: {error.message}; no model written",
             path=out_dir,
-            fix="lower train.learning_rate or use a smaller model preset",
+            fix=_lower_rate_fix(optimizer["learning_rate"], preset),
         ) from None
     run["history_best_val_loss"] = min(row["val_loss"] for row in history)
     devices.samples_per_s = median_rate(
@@ -244,6 +244,12 @@ def run_training(request: TrainRequest) -> None:
         model.save(tmp)
     for split_batches in batches:
         split_batches.close()
+
+
+def _lower_rate_fix(rate: float, preset: str) -> str:
+    """What to change after a diverged or collapsed run of learning rate `rate`."""
+    fix = f"lower train.learning_rate (this run: {rate:g}; try {rate / 3:.1g}) and rerun"
+    return fix if preset == "small" else f"{fix}, or try models.<model>.preset: small"
 
 
 def _init_jaspar(model, seed: int) -> dict:

@@ -24,6 +24,13 @@ log = logging.getLogger(__name__)
 HISTORY_COLUMNS = [
     "epoch", "loss", "val_loss", "val_auroc", "seconds", "samples_per_s", "devices"
 ]  # fmt: skip
+# A collapsed network (every ReLU dead, or an output saturated at the base rate) predicts one
+# number for every window: the spread of its float32 sigmoids over the validation set is 0
+# (measured: std 0.0 in float64 on a dead DanQ), while a model that learns anything spreads its
+# predictions by 1e-2 or more within an epoch. After COLLAPSE_EPOCHS such epochs in a row the
+# run stops instead of training on to early stopping and writing a model of constants.
+COLLAPSE_SPREAD = 1e-4
+COLLAPSE_EPOCHS = 3
 
 
 def mean_auroc(y_true: np.ndarray, y_score: np.ndarray) -> float:
@@ -41,6 +48,12 @@ def binary_crossentropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     p = np.clip(np.asarray(y_pred, dtype=np.float64), 1e-7, 1 - 1e-7)
     y = np.asarray(y_true, dtype=np.float64)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
+def is_flat(y_pred: np.ndarray, spread: float = COLLAPSE_SPREAD) -> bool:
+    """True when the predictions (N, T) are constant on every track: their standard deviation
+    over the N windows (in float64) is below `spread` for each of the T tracks."""
+    return bool(np.all(np.std(np.asarray(y_pred, dtype=np.float64), axis=0) < spread))
 
 
 def fingerprint(settings: dict) -> str:
@@ -91,12 +104,21 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
     On return the model holds the weights of the epoch with the lowest validation loss, with
     every layer trainable. A resumed run restores the checkpoint's weights over whatever the
     model was initialised with.
-    Raises TrainingError when a training or validation loss is not finite.
+    Raises TrainingError when a training or validation loss is not finite, and when the
+    validation predictions were constant on every track (`is_flat`) for COLLAPSE_EPOCHS epochs
+    in a row: a collapsed training, whose message starts "training collapsed".
     """
     epochs, patience = int(settings["epochs"]), int(settings["patience"])
     checkpoint = Checkpoint(settings["checkpoint_dir"]) if settings.get("checkpoint_dir") else None
     key = fingerprint(settings)
-    state = {"epoch": 0, "best_val_loss": math.inf, "wait": 0, "stopped": False, "history": []}
+    state = {
+        "epoch": 0,
+        "best_val_loss": math.inf,
+        "wait": 0,
+        "stopped": False,
+        "flat_epochs": 0,
+        "history": [],
+    }
     best_weights: list[np.ndarray] | None = None
     freeze_epochs = int(settings.get("freeze_epochs", 0))
     if freeze_epochs:
@@ -152,6 +174,14 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
             epoch + 1,
             ", ".join(f"{k} {v:.4g}" for k, v in list(row.items())[1:-1]),
         )
+        state["flat_epochs"] = state.get("flat_epochs", 0) + 1 if is_flat(y_pred) else 0
+        if state["flat_epochs"] >= COLLAPSE_EPOCHS:
+            raise TrainingError(
+                f"training collapsed: the validation predictions were the same number for "
+                f"every window on every track for {COLLAPSE_EPOCHS} epochs (epochs "
+                f"{epoch + 2 - COLLAPSE_EPOCHS}-{epoch + 1}, AUROC 0.5): ReLUs that died at too "
+                "high a learning rate, or an output saturated at the base rate"
+            )
         improved = val_loss < state["best_val_loss"]
         if improved:
             state["best_val_loss"], state["wait"] = val_loss, 0

@@ -6,12 +6,15 @@ record whose ALT is symbolic (``<DEL>``, breakends, ``*``, ``.``), whose REF dif
 genome, or that lies past the end of its chromosome is not an error: it is returned among the
 skipped records with the reason, so one odd line does not stop a large VCF. A line that is not
 VCF at all (too few columns, a POS that is not a positive integer, REF or ALT with characters
-other than bases) stops with an InputError naming the file, the line and the fix.
+other than bases) stops with an InputError naming the file, the line and the fix. An empty
+file (0 bytes, or a gzip stream of no text) reads as no records, with a warning: it is usually a
+failed download, not a VCF that happens to hold no variants (that one still has its header).
 """
 
 from __future__ import annotations
 
 import gzip
+import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from seq2chrom.errors import InputError
+
+log = logging.getLogger(__name__)
 
 COLUMNS = ["variant_id", "chrom", "pos", "ref", "alt"]
 SKIPPED_COLUMNS = [*COLUMNS, "line", "reason"]
@@ -81,10 +86,24 @@ def is_symbolic(allele: str) -> bool:
     return allele in ("*", ".") or allele.startswith("<") or "[" in allele or "]" in allele
 
 
+def _warn_if_empty(path: Path) -> None:
+    """Log a warning for a file with no text at all: no header line, so not a VCF."""
+    if path.stat().st_size == 0:
+        log.warning("%s: empty file (0 bytes, no VCF header); usually a failed download", path)
+        return
+    with open_text(path) as handle:
+        if not handle.read(1):
+            log.warning(
+                "%s: compressed file holds no text (no VCF header); usually a failed download",
+                path,
+            )
+
+
 def read_vcf(path: str | Path) -> VcfRecords:
     """Read CHROM, POS, ID, REF, ALT of every record; split multi-allelic records.
 
-    Symbolic ALT alleles go to ``skipped``; malformed lines raise InputError.
+    Symbolic ALT alleles go to ``skipped``; malformed lines raise InputError; an empty file
+    (no header, no records) is logged as a warning and reads as no records.
     """
     path = Path(path)
     if not path.is_file():
@@ -92,6 +111,7 @@ def read_vcf(path: str | Path) -> VcfRecords:
     rows: list[tuple] = []
     skipped: list[tuple] = []
     try:
+        _warn_if_empty(path)
         with open_text(path) as handle:
             for number, fields in _records(path, handle):
                 chrom, pos_text, vcf_id, ref, alt_text = (f.strip() for f in fields[:5])
