@@ -81,6 +81,7 @@ bench-gpu-wheels: $(VENV)/.installed
 lint: $(VENV)/.installed
 	ruff check .
 	ruff format --check .
+	lint-imports
 	snakefmt --check Snakefile workflow/Snakefile workflow/rules
 	snakemake --lint --cores 1
 

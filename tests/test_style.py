@@ -1,4 +1,5 @@
-"""The project's own checks: ruff, snakefmt and `snakemake --lint` must be clean."""
+"""The project's own checks: ruff, snakefmt, `snakemake --lint` and the import layers
+(`lint-imports`, pyproject.toml's [tool.importlinter]) must be clean."""
 
 import subprocess
 import sys
@@ -17,8 +18,9 @@ BIN = Path(sys.executable).parent
         ["ruff", "format", "--check", "."],
         ["snakefmt", "--check", "Snakefile", "workflow/Snakefile", "workflow/rules"],
         ["snakemake", "--lint", "--cores", "1"],
+        ["lint-imports"],
     ],
-    ids=["ruff-check", "ruff-format", "snakefmt", "snakemake-lint"],
+    ids=["ruff-check", "ruff-format", "snakefmt", "snakemake-lint", "import-layers"],
 )
 def test_clean(command):
     result = subprocess.run(

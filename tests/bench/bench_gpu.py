@@ -65,7 +65,7 @@ class Row:
 def device_name() -> str:
     """The backend and the GPU it trains on, or CPU."""
     import keras
-    from seq2chrom.training.devices import framework_gpus
+    from seq2chrom.devices import framework_gpus
 
     backend = keras.backend.backend()
     names, framework = framework_gpus(backend)
@@ -151,8 +151,8 @@ def largest_batch(name: str, sizes: Sizes, mixed: bool) -> int:
 
 def measure(path: Path, name: str, sizes: Sizes, mixed: bool, batch: int) -> Row:
     """Training samples/s streamed from `path`, then strand-averaged prediction samples/s."""
+    from seq2chrom.inference.predict import predict_split
     from seq2chrom.training.batches import H5Batches
-    from seq2chrom.training.predict import predict_split
 
     row = Row(name, "mixed_float16" if mixed else "float32", batch)
     model = _model(name, sizes, mixed)

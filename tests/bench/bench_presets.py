@@ -60,7 +60,6 @@ def train_once(shape: Shape, model: str, seed: int, folder: Path, epochs: int, e
 def lowest_track_auroc(model_dir: Path, valid: Path) -> float:
     """The lowest per-track AUROC of the trained model in `model_dir` on `valid`."""
     import keras
-
     from seq2chrom.evaluate.metrics import auroc
     from seq2chrom.splitfile import open_split
 
@@ -80,7 +79,9 @@ def main() -> None:
     shapes = [SHAPES[int(i)] for i in chosen.split(",")] if chosen else list(SHAPES)
     models = os.environ.get("BENCH_PRESETS_MODELS", "deepsea,danq").split(",")
     extra = json.loads(os.environ.get("BENCH_PRESETS_TRAIN", "{}"))
-    print(f"small presets, {epochs} epochs, seeds {list(seeds)}, train settings {extra or 'default'}")
+    print(
+        f"small presets, {epochs} epochs, seeds {list(seeds)}, train settings {extra or 'default'}"
+    )
     print("shape\tmodel\tlearned\tcollapsed\tweak\tmedian lowest AUROC\tmedian s/run")
     with tempfile.TemporaryDirectory() as tmp:
         for shape in shapes:

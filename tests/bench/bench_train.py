@@ -117,7 +117,7 @@ def _training(path: Path, name: str, preset: str, steps: int, repeats: int) -> N
 
 
 def main() -> None:
-    from seq2chrom.training.devices import visible_gpus
+    from seq2chrom.devices import visible_gpus
 
     n = int(os.environ.get("BENCH_TRAIN_SAMPLES", 200_000))
     gpus = visible_gpus()

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from seq2chrom.demo.motifs import load_factor_motifs, sample_instances
 from seq2chrom.splitfile import TrackColumns, create_split_file
 

@@ -465,7 +465,7 @@ def test_model_with_code_is_refused_in_safe_mode(tmp_path):
     """A `.keras` file whose Lambda layer would run Python code on loading is not loaded."""
     import keras
     from seq2chrom.errors import InputError
-    from seq2chrom.models.loading import load_model
+    from seq2chrom.modelfile.loading import load_model
 
     inputs = keras.Input((1000, 4))
     outputs = keras.layers.Lambda(lambda x: x[:, 0, :2] * 2.0)(inputs)

@@ -213,7 +213,7 @@ def assert_same_training(got: Path, expected: Path) -> None:
     assert history.columns.tolist() == reference.columns.tolist()
     assert history["epoch"].tolist() == reference["epoch"].tolist() == [1, 2, 3]
     computed = [column for column in reference.columns if column not in MEASURED]
-    assert computed == ["epoch", "loss", "val_loss", "val_auroc"]
+    assert computed == ["epoch", "loss", "val_loss", "val_auroc", "val_spread"]
     np.testing.assert_allclose(history[computed], reference[computed], rtol=RTOL, atol=ATOL)
     weights, reference_weights = (
         model_weights(got / "model.keras"),

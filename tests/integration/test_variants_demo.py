@@ -80,8 +80,8 @@ def test_variant_effects_separate_motif_variants_from_controls(finished_demo, mo
 def test_bigwigs_hold_the_models_predictions(finished_demo):
     import keras
     from seq2chrom.data.genome import open_genome, read_chromosome
+    from seq2chrom.inference.predict import predict_both_strands
     from seq2chrom.inference.tracks import centred_windows
-    from seq2chrom.training.predict import predict_both_strands
 
     config = demo_config(finished_demo)
     tracks = config["prediction_tracks"]["tracks"]

@@ -103,7 +103,7 @@ def test_jax_data_parallel_trains_over_two_devices_with_uneven_batches(splits):
         import keras
         from seq2chrom.models import build_model, compile_model
         from seq2chrom.training.batches import H5Batches
-        from seq2chrom.training.devices import jax_data_parallel
+        from seq2chrom.devices import jax_data_parallel
         from seq2chrom.training.trainer import train
 
         train_path, valid_path, tiny = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])

@@ -6,8 +6,9 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from seq2chrom.data.one_hot import reverse_complement
 from seq2chrom.errors import InputError
-from seq2chrom.training.batches import H5Batches, reverse_complement, sample_positive_codes
+from seq2chrom.training.batches import H5Batches, sample_positive_codes
 
 from tests.unit.training_data import one_hot, write_split
 

@@ -230,6 +230,24 @@ def test_report_summary_links_each_number(tmp_path):
     assert body.count("javascript:app.showResultInfo") == 8
 
 
+def test_report_summary_says_a_collapsed_model_in_words(tmp_path):
+    summary = tmp_path / "eval" / "m" / "summary.tsv"
+    summary.parent.mkdir(parents=True)
+    summary.write_text(
+        "assay\tn_tracks\tn_evaluated\tn_constant\tmedian_auroc\tmean_auroc\tmedian_auprc"
+        "\tmean_auprc\nTF\t2\t0\t2\tNA\tNA\tNA\tNA\nall\t2\t0\t2\tNA\tNA\tNA\tNA\n"
+    )
+    out = tmp_path / "summary"
+    argv = ["report-summary", "--models", "m", "--eval", str(summary)]
+    argv += ["--out-table", f"{out}.tsv", "--out-html", f"{out}.html", "--out-rst", f"{out}.rst"]
+    assert main(argv) == 0
+    table = pd.read_csv(f"{out}.tsv", sep="\t", keep_default_na=False)
+    assert table.loc[0, ["section", "item"]].tolist() == ["warning", "constant predictions"]
+    assert table.loc[0, "value"].startswith("2 of 2 tracks: one number for every test window")
+    assert set(table.loc[1:, "value"]) == {"NA"}  # never an AUROC of 0.500
+    assert "constant predictions" in (tmp_path / "summary.rst").read_text()
+
+
 def test_a_vcf_without_records_writes_empty_tables(tmp_path, genome):
     model = save(composition_model(WINDOW), tmp_path / "m", ["AT", "GC"])
     vcf = tmp_path / "empty.vcf"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from seq2chrom.training.comparison import (
+from seq2chrom.inference.comparison import (
     COMPARISON_COLUMNS,
     comparison_table,
     per_track_table,

@@ -18,6 +18,23 @@ def test_defaults_are_read_from_the_schema():
     assert default("seed") == 1 and default("motifs", "evalue") == 0.01
 
 
+def test_schemas_declare_each_key_once():
+    """YAML keeps the last of two equal keys silently: a second `train.device` hid the first."""
+
+    class UniqueKeys(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node):
+        keys = [loader.construct_object(key) for key, _ in node.value]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        assert not repeated, f"line {node.start_mark.line + 1}: {repeated} declared twice"
+        return loader.construct_mapping(node)
+
+    UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    for path in (SCHEMA_PATH, SCHEMA_PATH.with_name("tracks.schema.yaml")):
+        yaml.load(path.read_text(), Loader=UniqueKeys)
+
+
 def test_train_settings_fill_schema_defaults_and_refuse_unknown_keys():
     settings = train_settings({"epochs": 3})
     assert settings["epochs"] == 3 and settings["batch_size"] == defaults("train")["batch_size"]

@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from seq2chrom.errors import InputError
-from seq2chrom.training.devices import (
+from seq2chrom.devices import (
     Devices,
     decide,
     distribution_for,
@@ -20,6 +19,7 @@ from seq2chrom.training.devices import (
     scheduler_gpus,
     select_devices,
 )
+from seq2chrom.errors import InputError
 
 from tests.unit.training_data import planted_split
 

@@ -215,3 +215,57 @@ def test_init_config_replaces_with_force_only(tmp_path, capsys):
     assert main([*argv, "--force"]) == 0
     assert yaml.safe_load(out.read_text()) == new_config(genome=genome, tracks=sheet)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_windows_are_estimated_from_the_selected_tracks_peaks(tmp_path):
+    from seq2chrom.config_init import estimate_windows
+
+    (tmp_path / "tf.bed").write_text("chr7\t0\t500\nchr8\t1000\t1099\nchr8\t2000\t2101\n")
+    (tmp_path / "dnase.bed").write_text("chr7\t0\t2000\n")
+    rows = [
+        {"name": "T", "assay": "TF", "path": str(tmp_path / "tf.bed")},
+        {"name": "D", "assay": "DNase", "path": str(tmp_path / "dnase.bed")},
+        {"name": "U", "assay": "TF", "path": "https://example.org/u.bed"},
+    ]
+    # bins covered by more than half: 500 bp -> 2 (plus a half bin, counted), 99 -> 0, 101 -> 1
+    assert estimate_windows(rows, "tf_positive") == 3 + 0 + 1
+    assert estimate_windows(rows, "any_positive") == 4 + 10
+    assert estimate_windows(rows[2:], "tf_positive") is None
+
+
+def test_auto_preset_is_small_for_a_few_thousand_windows_and_says_why(tmp_path, capsys):
+    genome, sheet = files(tmp_path, assays=("TF", "TF"))
+    peaks = "".join(f"chr7\t{i * 1000}\t{i * 1000 + 200}\n" for i in range(4000))
+    for name in ("T0", "T1"):
+        (tmp_path / "peaks" / f"{name}.bed").write_text(peaks)
+    out = tmp_path / "config.yaml"
+    assert (
+        main(["init-config", "--genome", str(genome), "--tracks", str(sheet), "--out", str(out)])
+        == 0
+    )
+    config = yaml.safe_load(out.read_text())
+    assert config["models"] == {"deepsea": {"preset": "small"}, "danq": {"preset": "small"}}
+    assert "learning_rate" not in config["train"]  # each model's validated rate
+    comments = [line for line in out.read_text().splitlines() if line.startswith("#")]
+    assert (
+        "# models: preset small: the peaks cover about 8,000 bins (windows), fewer than" in comments
+    )
+    assert "about 8,000 bins" in capsys.readouterr().out
+
+
+def test_auto_preset_is_full_at_deepsea_scale_and_for_a_bundle(tmp_path, monkeypatch):
+    import seq2chrom.config_init as config_init
+
+    genome, sheet = files(tmp_path)
+    (tmp_path / "peaks" / "T0.bed").write_text("chr7\t0\t2000\n")  # 10 bins
+    monkeypatch.setattr(config_init, "SMALL_WINDOWS", 10)
+    draft = config_init.draft_config(genome=genome, tracks=sheet)
+    assert draft.config["models"]["danq"] == {"preset": "full"}
+    assert draft.notes[0].startswith(
+        "models: preset full (the published sizes): the peaks cover 10"
+    )
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    for name in ("train.mat", "valid.mat", "test.mat"):
+        (bundle / name).write_bytes(b"")
+    assert config_init.new_config(bundle=bundle)["models"]["deepsea"] == {"preset": "full"}

@@ -8,6 +8,7 @@ import pytest
 from seq2chrom.evaluate.metrics import (
     auprc,
     auroc,
+    constant_tracks,
     metrics_table,
     track_curves,
     track_metrics,
@@ -124,6 +125,31 @@ def test_metrics_table_flags_tracks_with_too_few_positives() -> None:
     want_roc, want_ap = sklearn_metrics(y, score)
     np.testing.assert_allclose(table.loc[[0, 2], "auroc"], want_roc[[0, 2]], atol=1e-9)
     np.testing.assert_allclose(table.loc[[0, 2], "auprc"], want_ap[[0, 2]], atol=1e-9)
+
+
+def test_constant_tracks_only_where_the_predictions_do_not_vary() -> None:
+    rng = np.random.default_rng(0)
+    constant = np.full((500, 40), 0.507, dtype=np.float32)  # 40 tracks: two blocks of 32
+    assert constant_tracks(constant).all()
+    weak = constant + rng.normal(0, 1e-3, constant.shape).astype(np.float32)
+    assert not constant_tracks(weak).any()  # a weak model still ranks windows: not constant
+    constant[:, 35] = rng.random(500)
+    assert np.flatnonzero(~constant_tracks(constant)).tolist() == [35]
+
+
+def test_metrics_table_gives_constant_predictions_no_auroc() -> None:
+    """A collapsed model's AUROC of 0.5 comes from ties: status constant_predictions, no
+    metrics; a track with too few positives keeps that status first."""
+    y, score = random_case(6, n=400, t=3)
+    score[:, 0] = 0.25
+    score[:, 2] = 0.5
+    y[:, 2] = 0
+    y[:3, 2] = 1
+    tracks = pd.DataFrame({"track": list("abc"), "assay": ["TF"] * 3, "cell_type": ["K"] * 3})
+    table = metrics_table(y, score, tracks, min_positives=5)
+    assert table["status"].tolist() == ["constant_predictions", "ok", "too_few_positives"]
+    assert np.isnan(table.loc[0, "auroc"]) and np.isnan(table.loc[0, "auprc"])
+    assert table.loc[1, "auroc"] == pytest.approx(sklearn_metrics(y, score)[0][1])
 
 
 def test_curve_points_lie_on_sklearn_curves() -> None:

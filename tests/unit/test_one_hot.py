@@ -7,6 +7,8 @@ from seq2chrom.data.one_hot import (
     encode_windows,
     gather_windows,
     one_hot_encode,
+    padded_windows,
+    reverse_complement,
 )
 
 
@@ -53,3 +55,16 @@ def test_windows_must_lie_inside_the_sequence():
         gather_windows(sequence, np.array([35]), 8)
     with pytest.raises(ValueError):
         gather_windows(sequence, np.array([-1]), 8)
+
+
+def test_padded_windows_are_n_beyond_both_chromosome_ends():
+    sequence = np.frombuffer(b"ACGTA", np.uint8)
+    windows = padded_windows(sequence, np.array([-2, 0, 3]), 4)
+    assert [row.tobytes() for row in windows] == [b"NNAC", b"ACGT", b"TANN"]
+    assert padded_windows(sequence, np.zeros(0, np.int64), 4).shape == (0, 4)
+
+
+def test_reverse_complement_twice_is_the_identity():
+    x = one_hot_encode("ACGTTN")[None]
+    np.testing.assert_array_equal(reverse_complement(x), one_hot_encode("NAACGT")[None])
+    np.testing.assert_array_equal(reverse_complement(reverse_complement(x)), x)

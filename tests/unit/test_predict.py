@@ -6,9 +6,9 @@ import h5py
 import keras
 import numpy as np
 from seq2chrom.cli import main
+from seq2chrom.data.one_hot import reverse_complement
+from seq2chrom.inference.predict import predict_both_strands, predict_file
 from seq2chrom.models import build_model
-from seq2chrom.training.batches import reverse_complement
-from seq2chrom.training.predict import predict_both_strands, predict_file
 
 from tests.unit.training_data import planted_split, write_split
 

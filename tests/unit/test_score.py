@@ -10,12 +10,10 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from seq2chrom.inference.predict import predict_both_strands
+from seq2chrom.variants.effects import EFFECT_COLUMNS, EffectsWriter, effect_text, log2_odds_ratio
 from seq2chrom.variants.score import (
-    EFFECT_COLUMNS,
-    EffectsWriter,
     effect_rows,
-    effect_text,
-    log2_odds_ratio,
     scored_batches,
     strongest_tracks,
     variant_windows,
@@ -82,7 +80,11 @@ def test_composition_model_gives_known_differences():
             "genome_chrom": ["c"] * 3,
         }
     )
-    (batch,) = list(scored_batches(model, lambda name: seq, variants, batch_size=8))
+    (batch,) = list(
+        scored_batches(
+            model, lambda name: seq, variants, batch_size=8, predict=predict_both_strands
+        )
+    )
     assert batch.variants["variant_id"].tolist() == ["v1", "v3"]
     assert batch.skipped["variant_id"].tolist() == ["v2"]
     assert batch.skipped["reason"].tolist() == [REF_MISMATCH]
@@ -113,7 +115,11 @@ def test_one_forward_pass_per_batch_holds_ref_alt_and_both_strands():
             "genome_chrom": "c",
         }
     )
-    batches = list(scored_batches(model, lambda name: seq, variants, batch_size=3))
+    batches = list(
+        scored_batches(
+            model, lambda name: seq, variants, batch_size=3, predict=predict_both_strands
+        )
+    )
     assert [len(b.variants) for b in batches] == [3, 2]
     assert calls == [12, 8]  # 4 sequences per variant: ref, alt, and their reverse complements
 

@@ -22,6 +22,15 @@ def metrics(auroc: list[float], auprc: list[float] | None = None) -> pd.DataFram
     )
 
 
+def test_class_summary_counts_constant_tracks_apart() -> None:
+    table = metrics([0.8, np.nan, 0.7, 0.6, np.nan])
+    table.loc[1, "status"] = "constant_predictions"
+    summary = class_summary(table).set_index("assay")
+    assert summary.loc["TF", ["n_tracks", "n_evaluated", "n_constant"]].tolist() == [3, 1, 1]
+    assert summary.loc["all", "n_constant"] == 1
+    assert summary.loc["TF", "median_auroc"] == pytest.approx(0.7)
+
+
 def test_assay_classes_in_fixed_order_then_others() -> None:
     assert assay_classes(["Histone", "ATAC", "TF", "DNase", "TF"]) == [
         "TF",
@@ -35,7 +44,7 @@ def test_class_summary() -> None:
     table = class_summary(metrics([0.8, 0.9, 0.7, 0.6, np.nan]))
     assert table["assay"].tolist() == ["TF", "DNase", "Histone", "all"]
     tf = table.set_index("assay").loc["TF"]
-    assert (tf["n_tracks"], tf["n_evaluated"]) == (3, 2)
+    assert (tf["n_tracks"], tf["n_evaluated"], tf["n_constant"]) == (3, 2, 0)
     assert tf["median_auroc"] == pytest.approx(0.8)
     assert tf["mean_auprc"] == pytest.approx(0.8)
     everything = table.set_index("assay").loc["all"]

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pyBigWig
 from seq2chrom.data.one_hot import one_hot_encode
+from seq2chrom.inference.predict import predict_both_strands
 from seq2chrom.inference.tracks import (
     merge_regions,
     predicted_steps,
     region_steps,
     write_bigwigs,
 )
-from seq2chrom.training.predict import predict_both_strands
 
 from tests.unit.toy_models import composition_model
 

@@ -19,7 +19,6 @@ from seq2chrom.training.trainer import (
     TrainingError,
     binary_crossentropy,
     fingerprint,
-    is_flat,
     mean_auroc,
     train,
 )
@@ -92,17 +91,6 @@ def test_nan_loss_stops_with_a_clear_error_and_no_checkpoint(splits, tmp_path):
             {"epochs": 2, "patience": 2, "verbose": 0, "checkpoint_dir": tmp_path / "ck"},
         )
     assert Checkpoint(tmp_path / "ck").latest() is None
-
-
-def test_is_flat_only_when_every_track_is_constant():
-    rng = np.random.default_rng(0)
-    constant = np.full((500, 2), 0.507, dtype=np.float32)
-    assert is_flat(constant)
-    weak = constant + rng.normal(0, 1e-3, constant.shape).astype(np.float32)
-    assert not is_flat(weak)  # a weak model that still ranks windows is not a collapse
-    one_alive = constant.copy()
-    one_alive[:, 1] = rng.random(500)
-    assert not is_flat(one_alive)
 
 
 def test_dead_relus_stop_as_a_collapse_before_early_stopping(splits, tmp_path):

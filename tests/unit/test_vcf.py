@@ -7,12 +7,12 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+from seq2chrom.data.genome import match_chromosomes
 from seq2chrom.errors import InputError
 from seq2chrom.variants.vcf import (
     NO_CHROMOSOME,
     PAST_END,
     SYMBOLIC,
-    match_chromosomes,
     read_vcf,
     reference_mismatch,
     split_placeable,

@@ -140,14 +140,16 @@ def track_url(wildcards):
         try:
             found = remote.flags["storage_object"].exists()
         except Exception as error:
-            raise ValueError(
-                f"{TRACKS_SHEET}: track {wildcards.track}: {url}: cannot ask the server "
-                f"({error}) (fix: check the URL and the network)"
+            raise InputError(
+                TRACKS_SHEET,
+                f"track {wildcards.track}: {url}: cannot ask the server ({error})",
+                fix="check the URL and the network",
             ) from None
         if not found:
-            raise ValueError(
-                f"{TRACKS_SHEET}: track {wildcards.track}: {url}: not found on the server "
-                "(fix: correct the URL in the path column of the track sheet)"
+            raise InputError(
+                TRACKS_SHEET,
+                f"track {wildcards.track}: {url}: not found on the server",
+                fix="correct the URL in the path column of the track sheet",
             )
     return remote
 

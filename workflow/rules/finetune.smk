@@ -69,7 +69,7 @@ rule finetune_comparison:
             "config.yaml",
             "history.tsv",
         ),
-        scratch=multiext(
+        from_scratch=multiext(
             "results/models/{model}/", "model.keras", "config.yaml", "history.tsv"
         ),
     output:
@@ -111,9 +111,9 @@ rule finetune_comparison:
         min_positives=config["evaluate"]["min_positives"],
         base=lambda wc, input: Path(input.base[0]).parent,
         tuned=lambda wc, input: Path(input.tuned[0]).parent,
-        scratch=lambda wc, input: Path(input.scratch[0]).parent,
+        from_scratch=lambda wc, input: Path(input.from_scratch[0]).parent,
         out_dir=subpath(output.table, parent=True),
     shell:
         "seq2chrom compare-finetune --data {input.data:q} --base {params.base:q}"
-        " --tuned {params.tuned:q} --scratch {params.scratch:q}"
+        " --tuned {params.tuned:q} --from-scratch {params.from_scratch:q}"
         " --min-positives {params.min_positives:q} --out-dir {params.out_dir:q} 2> {log:q}"

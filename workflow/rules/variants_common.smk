@@ -26,15 +26,18 @@ wildcard_constraints:
 
 
 def check_use_config():
-    """Fail at parse time on model or track names the use steps cannot find."""
+    """Fail at parse time on model or track names the use steps cannot find (InputError
+    naming the key)."""
     for key, names in (
         ("variants.models", VARIANTS.get("models") or []),
         ("mutagenesis.models", MUTAGENESIS.get("models") or []),
     ):
         unknown = [name for name in names if name not in MODELS]
         if unknown:
-            raise ValueError(
-                f"{key}: {unknown} not in models {MODELS} (fix: name trained models)"
+            raise InputError(
+                CONFIG_FILE,
+                f"key {key}: {unknown} not in models {MODELS}",
+                fix="name trained models",
             )
     for key, names in (
         ("prediction_tracks.tracks", PREDICTION_TRACKS.get("tracks") or []),
@@ -42,17 +45,23 @@ def check_use_config():
     ):
         unknown = [name for name in names if name not in TRACKS]
         if unknown:
-            raise ValueError(
-                f"{key}: {unknown} are not tracks of {TRACKS_SHEET} (fix: use track names)"
+            raise InputError(
+                CONFIG_FILE,
+                f"key {key}: {unknown} are not tracks of {TRACKS_SHEET}",
+                fix="use track names",
             )
     if MUTAGENESIS.get("top_variants") and not VARIANT_MODELS:
-        raise ValueError(
-            "mutagenesis.top_variants needs scored variants (fix: fill in variants.vcfs, "
-            "or set mutagenesis.top_variants to 0)"
+        raise InputError(
+            CONFIG_FILE,
+            "key mutagenesis.top_variants: needs scored variants",
+            fix="fill in variants.vcfs, or set mutagenesis.top_variants to 0",
         )
 
 
-check_use_config()
+try:
+    check_use_config()
+except InputError as error:
+    stop(error)
 
 
 def vcf_input(wildcards):

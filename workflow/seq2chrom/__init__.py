@@ -1,5 +1,3 @@
 """seq2chrom: predict chromatin features from DNA sequence (DeepSEA, DanQ) with Snakemake."""
 
 __version__ = "0.1.0"
-
-BASES = "ACGT"

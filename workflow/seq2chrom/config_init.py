@@ -12,6 +12,7 @@ atomically, so an error leaves an earlier config as it was.
 from __future__ import annotations
 
 import gzip
+from dataclasses import dataclass
 from pathlib import Path
 
 from seq2chrom.config import default
@@ -21,6 +22,11 @@ from seq2chrom.errors import InputError
 from seq2chrom.io import atomic_output
 
 BUNDLE_FILES = ("train.mat", "valid.mat", "test.mat")
+# The `small` presets train at their own learning rates on the data shapes of
+# tests/bench/bench_presets.py (2-9 tracks, 4,000-30,000 windows: README, "Presets"); the
+# published sizes were made for DeepSEA's 2.2 million bins of 919 tracks. Data estimated at
+# fewer windows than SMALL_WINDOWS get the small presets.
+SMALL_WINDOWS = 1_000_000
 # DeepSEA's chromosomes: test 8 and 9, validation 7 (a region of it in the paper).
 TEST_CHROMOSOMES, VALID_CHROMOSOMES = ("8", "9"), ("7",)
 
@@ -149,19 +155,87 @@ def check_peak_files(rows: list[dict], tracks: Path) -> None:
             )
 
 
-def new_config(
+@dataclass(frozen=True)
+class Draft:
+    """A new config and the comment lines that say why its models were chosen."""
+
+    config: dict
+    notes: list[str]
+
+
+def estimate_windows(rows: list[dict], select: str, bin_size: int = 200) -> int | None:
+    """About how many windows the data build keeps: the bins that the peaks of the selected
+    tracks (TF under tf_positive, all under any_positive) cover by more than half, summed
+    over tracks (an upper bound: peaks of two tracks may share a bin). Reading stops once the
+    sum reaches SMALL_WINDOWS; None when no selected track has a local peak file."""
+    from seq2chrom.data.fetch import is_http_url
+    from seq2chrom.data.peaks import read_peaks
+
+    paths = [
+        row["path"]
+        for row in rows
+        if (select != "tf_positive" or row["assay"] == "TF") and not is_http_url(row["path"])
+    ]
+    if not paths:
+        return None
+    total = 0
+    for path in paths:
+        for peaks in read_peaks(path).values():
+            total += int(((peaks.ends - peaks.starts + bin_size // 2) // bin_size).sum())
+        if total >= SMALL_WINDOWS:
+            break
+    return total
+
+
+def choose_preset(windows: int | None) -> tuple[str, list[str]]:
+    """`auto`'s preset for about `windows` windows, and the comment lines that say why."""
+    from seq2chrom.training.optimizers import model_defaults
+
+    rates = ", ".join(
+        f"{model} {settings['name']} {settings['learning_rate']:g}"
+        for model in ("deepsea", "danq")
+        for settings in [model_defaults(model, "small")]
+    )
+    if windows is None:
+        return "full", [
+            "models: preset full (the published sizes): no local peak file to estimate the",
+            f"number of windows from; use --preset small for fewer than {SMALL_WINDOWS:,} windows.",
+        ]
+    if windows >= SMALL_WINDOWS:
+        return "full", [
+            f"models: preset full (the published sizes): the peaks cover {windows:,} or more",
+            "bins, the scale DeepSEA and DanQ were made for (2.2 million bins of 919 tracks);",
+            "train.learning_rate null keeps each model's published optimiser.",
+        ]
+    return "small", [
+        f"models: preset small: the peaks cover about {windows:,} bins (windows), fewer than",
+        f"{SMALL_WINDOWS:,}, where the published sizes would overfit and train for days on a",
+        "CPU. The small presets were validated on 2-9 tracks of 4,000-30,000 windows without",
+        f"a collapse at their own learning rates ({rates}; README, 'Presets'),",
+        "which train.learning_rate null keeps.",
+    ]
+
+
+def new_config(*args, **kwargs) -> dict:
+    """The config of `draft_config` (same arguments), without its notes."""
+    return draft_config(*args, **kwargs).config
+
+
+def draft_config(
     genome: Path | None = None,
     tracks: Path | None = None,
     bundle: Path | None = None,
     *,
     test: list[str] | None = None,
     valid: list[str] | None = None,
-    preset: str = "full",
-) -> dict:
+    preset: str = "auto",
+) -> Draft:
     """The config for a genome + track sheet, or for a DeepSEA bundle folder (paths as given):
     `test` and `valid` chromosomes (default DeepSEA's), both models at `preset` (full: the
-    published sizes; small: the demo's, for a CPU)."""
+    published sizes; small: for thousands to hundreds of thousands of windows; auto: small
+    when `estimate_windows` is below SMALL_WINDOWS, else full; a bundle is full size)."""
     config: dict = {"seed": 1}
+    rows: list[dict] = []
     config["bins"] = {"size": 200, "window": 1000, "min_overlap": 0.5, "select": "tf_positive"}
     if bundle is not None:
         missing = [name for name in BUNDLE_FILES if not (bundle / name).is_file()]
@@ -185,10 +259,16 @@ def new_config(
             # names the default (human-style 1..22, X, Y) would not tile, e.g. 2L or chrA
             config["bins"]["chromosomes"] = ".+"
         config["data"] = {"source": "genome"}
+    notes = []
+    if preset == "auto":
+        windows = SMALL_WINDOWS if bundle is not None else None
+        if rows:
+            windows = estimate_windows(rows, config["bins"]["select"], config["bins"]["size"])
+        preset, notes = choose_preset(windows)
     config["models"] = {"deepsea": {"preset": preset}, "danq": {"preset": preset}}
     config["train"] = {"epochs": 30, "batch_size": 100, "patience": 5, "device": "auto"}
     order = ("genome", "tracks", "seed", "bins", "split", "data", "models", "train")
-    return {key: config[key] for key in order if key in config}
+    return Draft({key: config[key] for key in order if key in config}, notes)
 
 
 def check_config(config: dict, where: str | Path = "config") -> None:
@@ -211,7 +291,9 @@ def check_out(out: Path, force: bool = False) -> None:
         raise InputError(out, "exists", fix="add --force to replace it, or give --out")
 
 
-def write_config(config: dict, out: Path, force: bool = False) -> Path:
+def write_config(
+    config: dict, out: Path, force: bool = False, notes: list[str] | None = None
+) -> Path:
     """Check `config` and write it as YAML to `out` (refuses to replace a file unless `force`).
 
     Every check comes first, and the file is written under a temporary name and renamed, so
@@ -225,6 +307,7 @@ def write_config(config: dict, out: Path, force: bool = False) -> Path:
         "# Written by `seq2chrom init-config` with DeepSEA's settings; every key is explained in\n"
         "# config/README.md and checked against workflow/schemas/config.schema.yaml.\n"
     )
+    header += "".join(f"# {line}\n" for line in notes or [])
     text = header + yaml.safe_dump(config, sort_keys=False)
     with atomic_output(out) as tmp:
         tmp.write_text(text)

@@ -1,8 +1,10 @@
-"""File helpers shared by all steps: atomic outputs, so a failed step leaves nothing half-done."""
+"""File helpers shared by all steps: atomic outputs, so a failed step leaves nothing half-done;
+reading plain or gzipped text."""
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import shutil
 from collections.abc import Iterator
@@ -40,3 +42,12 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
         path.unlink()
+
+
+def open_text(path: str | Path):
+    """Open a plain, gzip or bgzip text file for reading (bgzip is multi-member gzip)."""
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    if gzipped:
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="")
+    return open(path, encoding="utf-8", errors="replace", newline="")

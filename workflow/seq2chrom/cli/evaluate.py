@@ -112,8 +112,21 @@ def run_evaluate(args: argparse.Namespace) -> None:
     outdir = args.out_dir
     note = (
         f"{model} on the test split ({y_true.shape[0]:,} samples). Tracks with fewer than "
-        f"{args.min_positives} positives have no AUROC/AUPRC (status too_few_positives)."
+        f"{args.min_positives} positives have no AUROC/AUPRC (status too_few_positives), "
+        "nor have tracks predicted as one number for every sample (status "
+        "constant_predictions: a collapsed training; retrain with a lower "
+        "train.learning_rate)."
     )
+    constant = metrics.loc[metrics["status"] == "constant_predictions", "track"].tolist()
+    if constant:
+        log.warning(
+            "%s: %d of %d tracks predicted as one number for every test sample (a collapsed "
+            "training): %s",
+            model,
+            len(constant),
+            len(metrics),
+            ", ".join(constant[:5]) + (", ..." if len(constant) > 5 else ""),
+        )
     _write_tsv(metrics, outdir / "metrics.tsv")
     _write_text(
         table_html(metrics, title=f"Per-track metrics: {model}", note=note),

@@ -27,9 +27,11 @@ def register(subparsers) -> None:
     init.add_argument("--valid", help="validation chromosomes (default DeepSEA's: 7 as named)")
     init.add_argument(
         "--preset",
-        choices=("full", "small"),
-        default="full",
-        help="model sizes: full (published) or small (the demo's; minutes on a CPU)",
+        choices=("auto", "full", "small"),
+        default="auto",
+        help="model sizes: full (published), small (validated on thousands to hundreds of "
+        "thousands of windows; minutes on a CPU) or auto (default: small below a million "
+        "windows, estimated from the peak files; the written config says why)",
     )
     init.add_argument(
         "--force",
@@ -40,14 +42,14 @@ def register(subparsers) -> None:
 
 
 def run_init_config(args) -> None:
-    from seq2chrom.config_init import check_out, new_config, write_config
+    from seq2chrom.config_init import check_out, draft_config, write_config
 
     check_out(args.out, args.force)  # before the FASTA is read, which takes a while for hg19
 
     def names(value: str | None) -> list[str] | None:
         return [name for name in value.split(",") if name] if value else None
 
-    config = new_config(
+    draft = draft_config(
         genome=args.genome,
         tracks=args.tracks,
         bundle=args.bundle,
@@ -55,5 +57,7 @@ def run_init_config(args) -> None:
         valid=names(args.valid),
         preset=args.preset,
     )
-    out = write_config(config, args.out, force=args.force)
+    out = write_config(draft.config, args.out, force=args.force, notes=draft.notes)
+    for line in draft.notes:
+        print(line)
     print(f"wrote {out}; run: snakemake --configfile {out} (add --profile for a cluster)")

@@ -101,16 +101,14 @@ def run_filter_pwms(args: argparse.Namespace) -> None:
     _limit_threads(args.threads)
     import pandas as pd
 
-    from seq2chrom.models import loading
+    from seq2chrom.modelfile.loading import open_trained
     from seq2chrom.motifs.meme import Motif, write_meme
     from seq2chrom.motifs.pwms import codes_to_one_hot, filter_influence, filter_pwms
     from seq2chrom.motifs.summary import filters_table
     from seq2chrom.training.batches import sample_positive_codes
-    from seq2chrom.training.model_tracks import check_model_tracks
 
-    if not args.model.exists():
-        raise InputError(args.model, "model not found", fix="train the model first")
-    model = loading.load_model(args.model)
+    trained = open_trained(args.model, device=None)  # devices as the process has them
+    model = trained.model
     try:
         conv = model.get_layer("conv1")
     except ValueError:
@@ -122,7 +120,7 @@ def run_filter_pwms(args: argparse.Namespace) -> None:
         raise InputError(args.model, f"conv1 kernel shape {kernel.shape}, expected (w, 4, F)")
 
     codes, tracks = sample_positive_codes(args.data, args.max_sequences, args.seed)
-    check_model_tracks(args.model, model.output_shape[-1], args.data, tracks)
+    trained.check_tracks(args.data, tracks)
     started = time.perf_counter()
     result = filter_pwms(
         codes, kernel, bias, threshold=args.activation_threshold, min_sites=args.min_sites

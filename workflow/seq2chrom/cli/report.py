@@ -121,7 +121,7 @@ def positive_bins(summary: str | Path) -> dict[str, int]:
 
 def base_model_tracks(path: str | Path) -> list[str]:
     """The `tracks` list of a trained model's config.yaml."""
-    from seq2chrom.training.model_tracks import model_tracks
+    from seq2chrom.modelfile import model_tracks
 
     tracks = model_tracks(path)
     if tracks is None:

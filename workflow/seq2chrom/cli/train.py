@@ -111,7 +111,10 @@ def register(subparsers) -> None:
     compare.add_argument("--base", required=True, type=Path, help="base model folder")
     compare.add_argument("--tuned", required=True, type=Path, help="fine-tuned model folder")
     compare.add_argument(
-        "--scratch", required=True, type=Path, help="from-scratch model folder (all tracks)"
+        "--from-scratch",
+        required=True,
+        type=Path,
+        help="folder of the model trained from scratch on all tracks",
     )
     compare.add_argument(
         "--min-positives",
@@ -150,34 +153,28 @@ def run_train(args: argparse.Namespace) -> None:
 
 
 def run_predict(args: argparse.Namespace) -> None:
-    from seq2chrom.training.devices import select_devices
-
-    if not args.model.exists():  # said before the framework's seconds of start-up
-        raise InputError(args.model, "file not found")
-    _threads()
-    selection = select_devices(args.device)  # before Keras starts the framework
-
-    from seq2chrom.models import loading
+    from seq2chrom.modelfile.loading import open_trained
     from seq2chrom.splitfile import TRACKS, X, read_split_info
-    from seq2chrom.training.model_tracks import check_model_tracks
-    from seq2chrom.training.predict import predict_file
 
+    _threads()
     data = read_split_info(args.data, (X, TRACKS))
-    batch_size = args.batch_size or (1024 if selection.kind == "gpu" else 256)
-    model = loading.load_model(args.model)
-    check_model_tracks(args.model, model.output_shape[-1], args.data, data.tracks)
+    trained = open_trained(args.model, args.device, data.tracks, data_path=args.data)
+
+    from seq2chrom.inference.predict import predict_file
+
+    batch_size = args.batch_size or (1024 if trained.kind == "gpu" else 256)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(args.out) as tmp:
-        predict_file(model, args.data, tmp, batch_size)
+        predict_file(trained.model, args.data, tmp, batch_size)
 
 
 def run_compare_finetune(args: argparse.Namespace) -> None:
-    from seq2chrom.training.comparison import compare_finetune, log_comparison, write_comparison
+    from seq2chrom.inference.comparison import compare_finetune, log_comparison, write_comparison
 
     if args.min_positives < 1:
         raise InputError("--min-positives", f"must be at least 1, got {args.min_positives}")
     _threads()
-    folders = {"base": args.base, "from_scratch": args.scratch, "fine_tuned": args.tuned}
+    folders = {"base": args.base, "from_scratch": args.from_scratch, "fine_tuned": args.tuned}
     comparison = compare_finetune(args.data, folders, args.min_positives, args.batch_size)
     log_comparison(comparison.table)
     write_comparison(comparison, args.out_dir)

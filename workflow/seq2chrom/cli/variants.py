@@ -126,10 +126,12 @@ def _names(text: str) -> list[str]:
 
 
 def run_score_variants(args: argparse.Namespace) -> None:
+    from seq2chrom.inference.predict import predict_both_strands
     from seq2chrom.variants.score import score_vcf
 
     score_vcf(
-        args.vcf, args.genome, args.model, args.out, device=args.device,
+        args.vcf, args.genome, args.model, args.out, predict=predict_both_strands,
+        device=args.device,
         track_sheet=args.track_sheet, batch_size=args.batch_size,
     )  # fmt: skip
 

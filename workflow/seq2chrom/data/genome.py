@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -118,3 +119,33 @@ def read_chromosome(fasta: pyfaidx.Fasta, name: str) -> np.ndarray:
     raw = np.fromfile(fasta.filename, np.uint8, full_lines * stride + rest, offset=record.offset)
     body = raw[: full_lines * stride].reshape(full_lines, stride)[:, :bases]
     return np.concatenate([body.reshape(-1), raw[full_lines * stride :]])
+
+
+def chromosome_aliases(name: str) -> list[str]:
+    """Names a chromosome may have in another naming scheme (chr1 <-> 1, chrM <-> MT)."""
+    bare = name[3:] if name.lower().startswith("chr") else name
+    names = [name, bare, f"chr{bare}"]
+    if bare.upper() in ("M", "MT"):
+        names += ["chrM", "MT", "M"]
+    return list(dict.fromkeys(names))
+
+
+def match_chromosomes(
+    vcf_names: Iterable[str], genome_names: Iterable[str]
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Map VCF chromosome names to the genome's: the same name, else an alias.
+
+    Returns (mapping for the names found, the (VCF name, genome name) pairs that differ).
+    Names with no match are left out of the mapping.
+    """
+    genome = set(genome_names)
+    mapping: dict[str, str] = {}
+    renamed: list[tuple[str, str]] = []
+    for name in dict.fromkeys(vcf_names):
+        found = next((alias for alias in chromosome_aliases(name) if alias in genome), None)
+        if found is None:
+            continue
+        mapping[name] = found
+        if found != name:
+            renamed.append((name, found))
+    return mapping, renamed

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from seq2chrom import BASES
+#: The order of the one-hot columns.
+BASES = "ACGT"
+#: The byte of an unknown base, used to pad windows beyond a chromosome's ends.
+N_BYTE = ord("N")
 
 
 def _lookup_table() -> np.ndarray:
@@ -26,6 +29,15 @@ ONE_HOT_TABLE = _lookup_table()
 _ONE_HOT_WORDS = ONE_HOT_TABLE.view(np.uint32).ravel()
 #: (256,) bool: True for bytes that are not A, C, G or T (either case).
 IS_UNKNOWN = ONE_HOT_TABLE.sum(axis=1) == 0
+
+
+def reverse_complement(x: np.ndarray) -> np.ndarray:
+    """Reverse complement of one-hot sequences.
+
+    x: (N, L, 4) in A,C,G,T order -> (N, L, 4), same dtype: reversed along L, and A<->T, C<->G
+    (the reversed base axis).
+    """
+    return x[:, ::-1, ::-1]
 
 
 def as_bytes(sequence: str | bytes | np.ndarray) -> np.ndarray:
@@ -59,6 +71,22 @@ def gather_windows(sequence: np.ndarray, starts: np.ndarray, window: int) -> np.
         return np.zeros((0, window), np.uint8)
     views = np.lib.stride_tricks.sliding_window_view(sequence, window)
     return views[starts]
+
+
+def padded_windows(sequence: np.ndarray, starts: np.ndarray, window: int) -> np.ndarray:
+    """Windows of a chromosome's bytes that may reach past its ends, padded there with N.
+
+    sequence: (L,) uint8 ASCII; starts: (n,) int window starts (0-based, may be negative or
+    past L). Returns (n, window) uint8 ASCII, a copy; bases outside [0, L) are N.
+    """
+    starts = np.asarray(starts, np.int64)
+    if not starts.size:
+        return np.zeros((0, window), np.uint8)
+    before = max(0, -int(starts.min()))
+    after = max(0, int(starts.max()) + window - len(sequence))
+    padded = np.full(before + len(sequence) + after, N_BYTE, np.uint8)
+    padded[before : before + len(sequence)] = sequence
+    return np.lib.stride_tricks.sliding_window_view(padded, window)[starts + before].copy()
 
 
 def encode_windows(sequence: np.ndarray, starts: np.ndarray, window: int) -> np.ndarray:

@@ -27,6 +27,12 @@ import numpy as np
 import pandas as pd
 
 METRICS_COLUMNS = ["track", "assay", "cell_type", "n_pos", "auroc", "auprc", "status"]
+# A model that predicts one number for every window ranks nothing; its AUROC of 0.5 comes from
+# ties alone and is no result. A dead network's float32 sigmoids spread by exactly 0 over the
+# windows, while a model that learned anything spreads its predictions by 1e-2 or more: a
+# standard deviation below CONSTANT_SPREAD marks the track (status "constant_predictions"), and
+# the trainer's collapse stop uses the same test on the validation split.
+CONSTANT_SPREAD = 1e-4
 _BLOCK = 32  # tracks copied out together, a few rows at a time (cache-friendly transpose)
 _ROW_CHUNK = 1024
 
@@ -129,6 +135,24 @@ def track_curves(
     return curves
 
 
+def prediction_spread(y_score: np.ndarray) -> np.ndarray:
+    """(T,) float64: each track's standard deviation of (N, T) scores over the N windows,
+    a block of tracks at a time (no float64 copy of the whole matrix)."""
+    y_score = np.asarray(y_score)
+    if y_score.ndim == 1:
+        y_score = y_score[:, None]
+    stds = [
+        np.std(y_score[:, start : start + _BLOCK], axis=0, dtype=np.float64)
+        for start in range(0, y_score.shape[1], _BLOCK)
+    ]
+    return np.concatenate(stds) if stds else np.zeros(0)
+
+
+def constant_tracks(y_score: np.ndarray, spread: float = CONSTANT_SPREAD) -> np.ndarray:
+    """(T,) bool: the tracks of (N, T) scores whose `prediction_spread` is below `spread`."""
+    return prediction_spread(y_score) < spread
+
+
 def metrics_table(
     y_true: np.ndarray,
     y_score: np.ndarray,
@@ -145,7 +169,8 @@ def metrics_table(
     tracks : T rows with columns `track, assay, cell_type`, in the column order of the arrays
     min_positives : tracks with fewer positives keep `n_pos` but get NaN metrics and
         `status` "too_few_positives" (otherwise "ok"); a track without negatives gets NaN and
-        "no_negatives"
+        "no_negatives"; a track whose scores are constant (`constant_tracks`: a collapsed
+        model) gets NaN and "constant_predictions"
     """
     auroc_values, auprc_values, n_pos = track_metrics(y_true, y_score, threads=threads)
     if len(tracks) != len(n_pos):
@@ -154,7 +179,11 @@ def metrics_table(
     status = np.where(
         n_pos < min_positives,
         "too_few_positives",
-        np.where(n_pos == n_samples, "no_negatives", "ok"),
+        np.where(
+            n_pos == n_samples,
+            "no_negatives",
+            np.where(constant_tracks(y_score), "constant_predictions", "ok"),
+        ),
     )
     ok = status == "ok"
     table = tracks[["track", "assay", "cell_type"]].reset_index(drop=True).copy()

@@ -25,21 +25,27 @@ def class_summary(metrics: pd.DataFrame) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame with columns `assay, n_tracks, n_evaluated, median_auroc, mean_auroc,
-    median_auprc, mean_auprc`; `n_evaluated` counts tracks with metrics (enough positives),
-    over which the medians and means are taken (NaN when none).
+    DataFrame with columns `assay, n_tracks, n_evaluated, n_constant, median_auroc,
+    mean_auroc, median_auprc, mean_auprc`; `n_evaluated` counts tracks with metrics (enough
+    positives, predictions that vary), over which the medians and means are taken (NaN when
+    none); `n_constant` counts tracks whose predictions were one number for every window.
     """
     rows = []
     for assay in [*assay_classes(metrics["assay"]), ALL]:
         part = metrics if assay == ALL else metrics[metrics["assay"] == assay]
         evaluated = part.dropna(subset=METRICS)
-        row = {"assay": assay, "n_tracks": len(part), "n_evaluated": len(evaluated)}
+        row = {
+            "assay": assay,
+            "n_tracks": len(part),
+            "n_evaluated": len(evaluated),
+            "n_constant": int((part["status"] == "constant_predictions").sum()),
+        }
         for metric in METRICS:
             values = evaluated[metric].to_numpy(dtype=np.float64)
             row[f"median_{metric}"] = float(np.median(values)) if values.size else np.nan
             row[f"mean_{metric}"] = float(np.mean(values)) if values.size else np.nan
         rows.append(row)
-    columns = ["assay", "n_tracks", "n_evaluated"]
+    columns = ["assay", "n_tracks", "n_evaluated", "n_constant"]
     columns += ["median_auroc", "mean_auroc", "median_auprc", "mean_auprc"]
     return pd.DataFrame(rows, columns=columns)
 

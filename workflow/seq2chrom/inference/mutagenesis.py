@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from seq2chrom import BASES
+from seq2chrom.data.one_hot import BASES
 from seq2chrom.errors import InputError
 from seq2chrom.io import atomic_output
 
@@ -62,7 +62,7 @@ def mutagenesis(
     x: (R, L, 4) uint8 one-hot windows; track_index: (R,) output column per window;
     batch_size: mutants per forward pass (each also reverse-complemented).
     """
-    from seq2chrom.training.predict import predict_both_strands
+    from seq2chrom.inference.predict import predict_both_strands
 
     x = np.asarray(x)
     track_index = np.asarray(track_index, np.int64)
@@ -193,7 +193,7 @@ def write_mutagenesis(
 
     from seq2chrom.data.genome import chromosome_sizes, open_genome, read_chromosome
     from seq2chrom.inference.regions import file_stem, place_regions, read_regions
-    from seq2chrom.inference.trained import load_trained
+    from seq2chrom.modelfile.loading import open_trained
 
     fasta = open_genome(genome)
     regions = place_regions(read_regions(regions_path), chromosome_sizes(fasta), regions_path)
@@ -203,7 +203,8 @@ def write_mutagenesis(
         raise InputError(
             regions_path, "regions without a track", fix="give --track, or a track in column 5"
         )
-    model, tracks, _ = load_trained(model_path, device)
+    trained = open_trained(model_path, device)
+    model, tracks = trained.model, trained.tracks
     unknown = sorted(set(regions["track"]) - set(tracks))
     if unknown:
         raise InputError(regions_path, f"not tracks of {model_path}: {unknown}")

@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seq2chrom.data.bins import window_offset
+from seq2chrom.data.genome import match_chromosomes
 from seq2chrom.errors import InputError
-from seq2chrom.variants.vcf import match_chromosomes, open_text
+from seq2chrom.io import open_text
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,7 @@ def best_test_windows(
             log.warning("%s: no positive test bin; no best sequence", track)
             continue
         i = int(np.argmax(score))
-        first = int(predictions.start[i]) - (window - bin_size) // 2
+        first = int(predictions.start[i]) + window_offset(bin_size, window)
         rows.append((predictions.chrom[i], first, first + window, f"best_{track}", track))
     return pd.DataFrame(rows, columns=REGION_COLUMNS)
 

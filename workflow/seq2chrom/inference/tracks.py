@@ -19,10 +19,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from seq2chrom.data.one_hot import one_hot_encode
+from seq2chrom.data.bins import window_offset
+from seq2chrom.data.one_hot import one_hot_encode, padded_windows
 from seq2chrom.errors import InputError
 from seq2chrom.io import atomic_output
-from seq2chrom.variants.score import N_BYTE
 
 log = logging.getLogger("seq2chrom.variants")
 
@@ -78,11 +78,8 @@ def region_steps(starts: np.ndarray, ends: np.ndarray, step: int, bin_size: int)
 
 def centred_windows(sequence: np.ndarray, bin_start: np.ndarray, bin_size: int, window: int):
     """One-hot windows ``(n, window, 4)`` uint8 centred on bins, N outside the chromosome."""
-    pad = window
-    padded = np.full(len(sequence) + 2 * pad, N_BYTE, np.uint8)
-    padded[pad : pad + len(sequence)] = sequence
-    first = np.asarray(bin_start, np.int64) - (window - bin_size) // 2 + pad
-    return one_hot_encode(np.lib.stride_tricks.sliding_window_view(padded, window)[first])
+    first = np.asarray(bin_start, np.int64) + window_offset(bin_size, window)
+    return one_hot_encode(padded_windows(sequence, first, window))
 
 
 def predicted_steps(
@@ -94,7 +91,7 @@ def predicted_steps(
     batch_size: int = 256,
 ) -> Iterator[tuple[str, Steps, np.ndarray]]:
     """Per chromosome: its steps and the strand-averaged predictions ``(n, T)`` float32."""
-    from seq2chrom.training.predict import predict_both_strands
+    from seq2chrom.inference.predict import predict_both_strands
 
     window = int(model.input_shape[1])
     for chrom, group in merge_regions(regions).groupby("chrom", sort=False):
@@ -160,14 +157,15 @@ def write_prediction_tracks(
     """
     from seq2chrom.data.genome import chromosome_sizes, open_genome, read_chromosome
     from seq2chrom.inference.regions import place_regions, read_regions
-    from seq2chrom.inference.trained import load_trained
+    from seq2chrom.modelfile.loading import open_trained
 
     if step < 1 or bin_size < 1:
         raise InputError("--step", "--step and --bin-size must be positive")
     fasta = open_genome(genome)
     sizes = chromosome_sizes(fasta)
     regions = place_regions(read_regions(regions_path), sizes, regions_path)
-    model, names, _ = load_trained(model_path, device)
+    trained = open_trained(model_path, device)
+    model, names = trained.model, trained.tracks
     chosen = list(tracks) or names
     unknown = [t for t in chosen if t not in names]
     if unknown:

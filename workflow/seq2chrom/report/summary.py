@@ -55,6 +55,14 @@ def summary_rows(models: list[ModelResults]) -> pd.DataFrame:
     """The Summary as a long table with `SUMMARY_COLUMNS` (value as display text)."""
     rows = []
     for model in models:
+        whole = model.evaluation[model.evaluation["assay"] == "all"]
+        constant = int(whole["n_constant"].iloc[0]) if "n_constant" in whole and len(whole) else 0
+        if constant:
+            # A collapsed model's AUROC of 0.5 is ties, not a result: said in words, first.
+            rows.append((model.name, "warning", "constant predictions",
+                         f"{constant} of {int(whole['n_tracks'].iloc[0])} tracks: one number "
+                         "for every test window (a collapsed training); no AUROC/AUPRC; retrain "
+                         "with a lower train.learning_rate", model.evaluation_link))  # fmt: skip
         for record in model.evaluation.to_dict("records"):
             for metric in ("auroc", "auprc"):
                 value = _number(record[f"median_{metric}"])

@@ -21,17 +21,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from seq2chrom.data.one_hot import reverse_complement
 from seq2chrom.errors import InputError
 from seq2chrom.splitfile import TRACKS, SplitFile, X, Y, open_split
-
-
-def reverse_complement(x: np.ndarray) -> np.ndarray:
-    """Reverse complement of one-hot sequences.
-
-    x: (N, L, 4) in A,C,G,T order -> (N, L, 4), same dtype: reversed along L, and A<->T, C<->G
-    (the reversed base axis).
-    """
-    return x[:, ::-1, ::-1]
 
 
 class H5Batches(keras.utils.PyDataset):

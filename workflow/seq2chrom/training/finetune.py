@@ -20,8 +20,15 @@ import keras
 import numpy as np
 
 from seq2chrom.errors import InputError
-from seq2chrom.models import loading
-from seq2chrom.training.model_tracks import model_config_path, model_tracks
+from seq2chrom.modelfile import (
+    CONFIG_NAME,
+    MODEL_NAME,
+    model_config_path,
+    model_file,
+    model_tracks,
+    read_model_config,
+)
+from seq2chrom.modelfile.loading import load_model
 
 log = logging.getLogger(__name__)
 
@@ -118,24 +125,22 @@ def start_from(model: keras.Model, folder: str | Path, tracks: Sequence[str]) ->
     a checkpoint of a run from another start is never resumed) and which tracks were copied or
     are new. Raises InputError naming the folder when it holds no usable model.
     """
-    import yaml
-
     folder = Path(folder)
-    path = folder / "model.keras"
-    fix = "set train.init_from to the folder of a trained model (model.keras and config.yaml)"
+    path = model_file(folder)
+    fix = f"set train.init_from to the folder of a trained model ({MODEL_NAME} and {CONFIG_NAME})"
     if not path.is_file():
-        raise InputError(folder, "no model.keras to fine-tune from", fix=fix)
+        raise InputError(folder, f"no {MODEL_NAME} to fine-tune from", fix=fix)
     init_tracks = model_tracks(path)
     if init_tracks is None:
         raise InputError(
             model_config_path(path), "not found: the model's tracks are unknown", fix=fix
         )
-    record = yaml.safe_load(model_config_path(path).read_text()) or {}
+    record = read_model_config(path)
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    init_model = loading.load_model(path)
+    init_model = load_model(path)
     try:
         transfer = transfer_weights(model, init_model, tracks, init_tracks)
     except ValueError as error:

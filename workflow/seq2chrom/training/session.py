@@ -15,8 +15,8 @@ from pathlib import Path
 
 from seq2chrom.errors import InputError, TrainingError
 from seq2chrom.io import atomic_output
+from seq2chrom.modelfile import config_file, model_file, track_difference
 from seq2chrom.splitfile import read_split_info
-from seq2chrom.training.model_tracks import track_difference
 from seq2chrom.training.scratch import scratch_folder, stage_to_scratch
 
 log = logging.getLogger("seq2chrom.train")
@@ -104,7 +104,7 @@ def run_training(request: TrainRequest) -> None:
     """Train one model as `request` says and write its folder (see the module docstring)."""
     import yaml
 
-    from seq2chrom.training.devices import median_rate, select_devices, setup_device
+    from seq2chrom.devices import median_rate, select_devices, setup_device
 
     # before Keras starts the framework: `cpu` must hide the GPUs first, and a job that cannot
     # use the GPUs it was given stops within seconds
@@ -238,9 +238,9 @@ def run_training(request: TrainRequest) -> None:
         write_history(history, tmp)
     with atomic_output(out_dir / "training_curve.png") as tmp:
         plot_history(history, tmp, title=f"{request.model} ({preset})")
-    with atomic_output(out_dir / "config.yaml") as tmp:
+    with atomic_output(config_file(out_dir)) as tmp:
         tmp.write_text(yaml.safe_dump(run, sort_keys=False))
-    with atomic_output(out_dir / "model.keras") as tmp:
+    with atomic_output(model_file(out_dir)) as tmp:
         model.save(tmp)
     for split_batches in batches:
         split_batches.close()

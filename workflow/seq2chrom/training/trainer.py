@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from seq2chrom.errors import TrainingError
-from seq2chrom.evaluate.metrics import auroc
+from seq2chrom.evaluate.metrics import CONSTANT_SPREAD, auroc, prediction_spread
 from seq2chrom.training.checkpoint import Checkpoint
 from seq2chrom.training.finetune import build_optimizer_for, set_frozen
 from seq2chrom.training.optimizers import epoch_learning_rate
@@ -22,14 +22,12 @@ from seq2chrom.training.optimizers import epoch_learning_rate
 log = logging.getLogger(__name__)
 
 HISTORY_COLUMNS = [
-    "epoch", "loss", "val_loss", "val_auroc", "seconds", "samples_per_s", "devices"
+    "epoch", "loss", "val_loss", "val_auroc", "val_spread", "seconds", "samples_per_s", "devices"
 ]  # fmt: skip
 # A collapsed network (every ReLU dead, or an output saturated at the base rate) predicts one
-# number for every window: the spread of its float32 sigmoids over the validation set is 0
-# (measured: std 0.0 in float64 on a dead DanQ), while a model that learns anything spreads its
-# predictions by 1e-2 or more within an epoch. After COLLAPSE_EPOCHS such epochs in a row the
-# run stops instead of training on to early stopping and writing a model of constants.
-COLLAPSE_SPREAD = 1e-4
+# number for every window (`evaluate.metrics.constant_tracks`; measured: std 0.0 on a dead
+# DanQ). After COLLAPSE_EPOCHS such epochs in a row the run stops instead of training on to
+# early stopping and writing a model of constants.
 COLLAPSE_EPOCHS = 3
 
 
@@ -50,10 +48,10 @@ def binary_crossentropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
 
 
-def is_flat(y_pred: np.ndarray, spread: float = COLLAPSE_SPREAD) -> bool:
-    """True when the predictions (N, T) are constant on every track: their standard deviation
-    over the N windows (in float64) is below `spread` for each of the T tracks."""
-    return bool(np.all(np.std(np.asarray(y_pred, dtype=np.float64), axis=0) < spread))
+def largest_spread(y_pred: np.ndarray) -> float:
+    """The largest per-track standard deviation of predictions (N, T) over the N windows;
+    below CONSTANT_SPREAD every track is constant (a collapsed model)."""
+    return float(np.max(prediction_spread(y_pred), initial=0.0))
 
 
 def fingerprint(settings: dict) -> str:
@@ -105,8 +103,9 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
     every layer trainable. A resumed run restores the checkpoint's weights over whatever the
     model was initialised with.
     Raises TrainingError when a training or validation loss is not finite, and when the
-    validation predictions were constant on every track (`is_flat`) for COLLAPSE_EPOCHS epochs
-    in a row: a collapsed training, whose message starts "training collapsed".
+    validation predictions were constant on every track (`largest_spread`) for
+    COLLAPSE_EPOCHS epochs in a row: a collapsed training, whose message starts "training
+    collapsed".
     """
     epochs, patience = int(settings["epochs"]), int(settings["patience"])
     checkpoint = Checkpoint(settings["checkpoint_dir"]) if settings.get("checkpoint_dir") else None
@@ -164,6 +163,7 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
             "loss": loss,
             "val_loss": val_loss,
             "val_auroc": mean_auroc(y_valid, y_pred),
+            "val_spread": largest_spread(y_pred),
             "seconds": round(time.perf_counter() - started, 2),
             # training only (validation excluded); the first epoch includes compilation
             "samples_per_s": round(_n_items(train_batches) / fit_seconds, 1),
@@ -174,7 +174,8 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
             epoch + 1,
             ", ".join(f"{k} {v:.4g}" for k, v in list(row.items())[1:-1]),
         )
-        state["flat_epochs"] = state.get("flat_epochs", 0) + 1 if is_flat(y_pred) else 0
+        flat = row["val_spread"] < CONSTANT_SPREAD
+        state["flat_epochs"] = state.get("flat_epochs", 0) + 1 if flat else 0
         if state["flat_epochs"] >= COLLAPSE_EPOCHS:
             raise TrainingError(
                 f"training collapsed: the validation predictions were the same number for "
@@ -269,7 +270,8 @@ def write_history(history: list[dict], path: str | Path) -> None:
 
 
 def plot_history(history: list[dict], path: str | Path, title: str = "") -> None:
-    """Training curve PNG: loss and val_loss (left axis), val AUROC (right axis) per epoch."""
+    """Training curve PNG: loss and val_loss (left axis), val AUROC (right axis) per epoch;
+    epochs whose validation predictions were constant (`val_spread`) shaded red."""
     import matplotlib
     import matplotlib.ticker
 
@@ -295,8 +297,12 @@ def plot_history(history: list[dict], path: str | Path, title: str = "") -> None
         label="validation AUROC",
     )
     right.set_ylabel("mean validation AUROC")
-    lines = ax.get_lines() + right.get_lines()
-    ax.legend(lines, [line.get_label() for line in lines], loc="center right")
+    handles = ax.get_lines() + right.get_lines()
+    for epoch in (row["epoch"] for row in history if row.get("val_spread", 1) < CONSTANT_SPREAD):
+        band = ax.axvspan(epoch - 0.5, epoch + 0.5, color="tab:red", alpha=0.15)
+        band.set_label("constant predictions (collapsed model)")
+    handles += [patch for patch in ax.patches[:1]]
+    ax.legend(handles, [handle.get_label() for handle in handles], loc="center right")
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, format="png")

@@ -13,7 +13,6 @@ failed download, not a VCF that happens to hold no variants (that one still has 
 
 from __future__ import annotations
 
-import gzip
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from seq2chrom.errors import InputError
+from seq2chrom.io import open_text
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +48,6 @@ class VcfRecords:
 
     variants: pd.DataFrame
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SKIPPED_COLUMNS))
-
-
-def open_text(path: str | Path):
-    """Open a plain, gzip or bgzip text file for reading (bgzip is multi-member gzip)."""
-    with open(path, "rb") as handle:
-        gzipped = handle.read(2) == b"\x1f\x8b"
-    if gzipped:
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="")
-    return open(path, encoding="utf-8", errors="replace", newline="")
 
 
 def _records(path: Path, lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
@@ -150,36 +141,6 @@ def read_vcf(path: str | Path) -> VcfRecords:
     variants = pd.DataFrame(rows, columns=[*COLUMNS, "line"])
     variants["pos"] = variants["pos"].astype(np.int64)
     return VcfRecords(variants, pd.DataFrame(skipped, columns=SKIPPED_COLUMNS))
-
-
-def chromosome_aliases(name: str) -> list[str]:
-    """Names a chromosome may have in another naming scheme (chr1 <-> 1, chrM <-> MT)."""
-    bare = name[3:] if name.lower().startswith("chr") else name
-    names = [name, bare, f"chr{bare}"]
-    if bare.upper() in ("M", "MT"):
-        names += ["chrM", "MT", "M"]
-    return list(dict.fromkeys(names))
-
-
-def match_chromosomes(
-    vcf_names: Iterable[str], genome_names: Iterable[str]
-) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """Map VCF chromosome names to the genome's: the same name, else an alias.
-
-    Returns (mapping for the names found, the (VCF name, genome name) pairs that differ).
-    Names with no match are left out of the mapping.
-    """
-    genome = set(genome_names)
-    mapping: dict[str, str] = {}
-    renamed: list[tuple[str, str]] = []
-    for name in dict.fromkeys(vcf_names):
-        found = next((alias for alias in chromosome_aliases(name) if alias in genome), None)
-        if found is None:
-            continue
-        mapping[name] = found
-        if found != name:
-            renamed.append((name, found))
-    return mapping, renamed
 
 
 def reference_mismatch(sequence: np.ndarray, pos0: np.ndarray, refs: Iterable[str]) -> np.ndarray:

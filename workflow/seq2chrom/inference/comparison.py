@@ -156,29 +156,29 @@ def compare_finetune(
     import keras
 
     from seq2chrom.evaluate.metrics import auroc
-    from seq2chrom.models import loading
+    from seq2chrom.inference.predict import predict_split
+    from seq2chrom.modelfile import config_file, model_file
+    from seq2chrom.modelfile.loading import open_trained
     from seq2chrom.splitfile import read_labels
-    from seq2chrom.training.model_tracks import check_model_tracks, model_tracks
-    from seq2chrom.training.predict import predict_split
 
     y, columns = read_labels(data)
     tracks = columns.tracks
     aurocs, histories, n_tracks = {}, {}, {}
     new = np.zeros(len(tracks), dtype=bool)
     for run, folder in folders.items():
-        path = folder / "model.keras"
+        path = model_file(folder)
         for needed in (path, folder / "history.tsv"):
             if not needed.is_file():
                 raise InputError(needed, "not found", fix=f"train the {run} model first")
-        run_tracks = model_tracks(path)
-        if run_tracks is None:
-            raise InputError(folder / "config.yaml", "not found: the model's tracks are unknown")
-        model = loading.load_model(path)
+        if not config_file(folder).is_file():
+            raise InputError(config_file(folder), "not found: the model's tracks are unknown")
+        trained = open_trained(path, device=None, data_tracks=None if run == "base" else tracks,
+                               data_path=data)  # fmt: skip
+        model, run_tracks = trained.model, trained.tracks
         if run == "base":
             new = _new_tracks(path, data, run_tracks, tracks)
             kept = np.flatnonzero(~new)
         else:
-            check_model_tracks(path, model.output_shape[-1], data, tracks, run_tracks)
             kept = np.arange(len(tracks))
         values = auroc(y[:, kept], predict_split(model, data, batch_size))
         values[y[:, kept].sum(axis=0) < min_positives] = np.nan

@@ -1,10 +1,15 @@
-"""The track list a trained model predicts, and the check that it matches a data file's tracks.
+"""The trained-model folder `results/models/{model}/`, the contract between training and its users.
 
-A model's output column ``j`` means track ``tracks[j]`` of the data it was trained on. That list
-is written by `seq2chrom train` to ``config.yaml`` beside ``model.keras`` (key ``tracks``), in
-the same step as the model. Predicting, evaluating or reading filter influence with a model on
-data whose ``tracks`` differ would silently misalign columns, so those steps call
-`check_model_tracks` first. No heavy imports here (the motif step uses it too).
+Layout (written by `seq2chrom train`, `training/session.py`, through `model_file` and
+`config_file`):
+  model.keras   the Keras archive, loaded only in Keras' safe mode (`load_model`)
+  config.yaml   the run's settings; key ``tracks`` is the track of each output column, in order
+A model's output column ``j`` means track ``tracks[j]`` of the data it was trained on.
+Predicting, evaluating or reading filter influence with a model on data whose ``tracks`` differ
+would silently misalign columns, so every consumer opens the folder through `open_trained`,
+(`modelfile.loading`), which loads the model safely, reads its track list and checks it against
+the data's. Only this package names the two files. This module imports no framework (the report
+steps read track lists without Keras); `modelfile.loading` loads models.
 """
 
 from __future__ import annotations
@@ -14,8 +19,19 @@ from pathlib import Path
 
 from seq2chrom.errors import InputError
 
+MODEL_NAME = "model.keras"
 CONFIG_NAME = "config.yaml"
 _SHOWN = 5  # names listed in a message before "..."
+
+
+def model_file(folder: str | Path) -> Path:
+    """``model.keras`` of a trained-model folder."""
+    return Path(folder) / MODEL_NAME
+
+
+def config_file(folder: str | Path) -> Path:
+    """``config.yaml`` of a trained-model folder."""
+    return Path(folder) / CONFIG_NAME
 
 
 def model_config_path(model_path: str | Path) -> Path:
@@ -23,7 +39,15 @@ def model_config_path(model_path: str | Path) -> Path:
     path = Path(model_path)
     if path.suffix in (".yaml", ".yml"):
         return path
-    return (path if path.is_dir() else path.parent) / CONFIG_NAME
+    return config_file(path if path.is_dir() else path.parent)
+
+
+def read_model_config(model_path: str | Path) -> dict:
+    """The settings a model was trained with (its ``config.yaml``); {} when absent or empty."""
+    import yaml
+
+    path = model_config_path(model_path)
+    return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
 
 
 def model_tracks(model_path: str | Path) -> list[str] | None:
@@ -97,7 +121,7 @@ def check_model_tracks(
         raise InputError(
             model_config_path(model_path),
             f"lists {len(tracks)} tracks but {model_path} has {n_outputs} outputs",
-            fix="keep each model.keras with the config.yaml written with it",
+            fix=f"keep each {MODEL_NAME} with the {CONFIG_NAME} written with it",
         )
     difference = track_difference(tracks, data_tracks)
     if difference:

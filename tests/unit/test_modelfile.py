@@ -10,8 +10,8 @@ import pytest
 import yaml
 from seq2chrom.cli import main
 from seq2chrom.errors import InputError
+from seq2chrom.modelfile import check_model_tracks, model_tracks, track_difference
 from seq2chrom.models import build_model
-from seq2chrom.training.model_tracks import check_model_tracks, model_tracks, track_difference
 
 from tests.unit.training_data import planted_split
 

@@ -1,15 +1,25 @@
-"""Predictions averaged over both strands, streamed from a split HDF5 file into another."""
+"""The one predictor: a model's predictions averaged over both strands.
+
+`predict_both_strands` is what every prediction of a trained model goes through: the evaluation
+predictions of a split (`predict_file`, streamed from a split HDF5 file into another), the
+fine-tuning comparison, prediction tracks, mutagenesis and (passed in by `seq2chrom
+score-variants`) variant effects. Keras is not imported here: callers import this module before
+the devices are chosen.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
+from seq2chrom.data.one_hot import reverse_complement
 from seq2chrom.splitfile import X, create_predictions_file, open_split
-from seq2chrom.training.batches import H5Batches, reverse_complement
+
+if TYPE_CHECKING:
+    import keras
 
 
 def predict_both_strands(model: keras.Model, x: np.ndarray) -> np.ndarray:
@@ -29,6 +39,8 @@ def strand_averaged_batches(
 
     Each block is ``predict_both_strands`` of up to ``batch_size`` sequences: (B, T) float32.
     """
+    from seq2chrom.training.batches import H5Batches  # imports Keras
+
     batches = H5Batches(
         split,
         batch_size,
