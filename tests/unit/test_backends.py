@@ -101,21 +101,25 @@ def test_jax_data_parallel_trains_over_two_devices_with_uneven_batches(splits):
         """
         import json, sys
         import keras
-        from seq2chrom.models import build_model, compile_model
+        from seq2chrom.models import build_model
+        from seq2chrom.training.optimizers import compile_model, optimizer_settings
         from seq2chrom.training.batches import H5Batches
         from seq2chrom.devices import jax_data_parallel
-        from seq2chrom.training.trainer import train
+        from seq2chrom.training.trainer import Control, Plan, train
 
         train_path, valid_path, tiny = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
         devices = keras.distribution.list_devices("cpu")
         distribution = jax_data_parallel(devices)
         keras.utils.set_random_seed(1)
-        model = compile_model(build_model("danq", 3, 100, "small", **tiny), "danq", 0.01)
+        model = compile_model(
+            build_model("danq", 3, 100, "small", **tiny), optimizer_settings("danq", "full", 0.01)
+        )
         history = train(
             model,
             H5Batches(train_path, 49, seed=1),
             H5Batches(valid_path, 256, shuffle=False, reverse_complement=False),
-            {"epochs": 2, "patience": 2, "verbose": 0},
+            Plan(patience=2),
+            Control(epochs=2, verbose=0),
         )
         kernel = model.get_layer("output").kernel.value
         print(json.dumps({

@@ -78,7 +78,8 @@ def test_evaluate_refuses_mismatched_tracks(tmp_path: Path, test_split, capsys) 
     args = ["evaluate", "--predictions", str(predictions), "--data", str(data)]
     assert main([*args, "--min-positives", "10", "--out-dir", str(outdir)]) == 1
     error = capsys.readouterr().err
-    assert "track 3 is 'OTHER', expected 'RARE_TF'" in error and "fix:" in error
+    assert "1 data tracks not in the model (RARE_TF)" in error and "fix:" in error
+    assert "1 model tracks not in the data (OTHER)" in error
     assert not outdir.exists()  # nothing half-written
     write_predictions(predictions, y_pred[:100])
     assert main([*args, "--min-positives", "10", "--out-dir", str(outdir)]) == 1

@@ -15,11 +15,12 @@ import pandas as pd
 import pytest
 import yaml
 from seq2chrom.cli import main
-from seq2chrom.models import build_model, compile_model
+from seq2chrom.models import build_model
 from seq2chrom.training.batches import H5Batches
 from seq2chrom.training.checkpoint import Checkpoint
 from seq2chrom.training.finetune import set_frozen, transfer_weights
-from seq2chrom.training.trainer import train
+from seq2chrom.training.optimizers import compile_model, optimizer_settings
+from seq2chrom.training.trainer import Control, Plan, train
 
 from tests.unit.training_data import kill_after_epoch, planted_split
 
@@ -113,17 +114,18 @@ def _conv1_kernel_index(model: keras.Model) -> int:
 
 @pytest.mark.slow  # trains a model
 def test_conv1_stays_frozen_for_the_freeze_epochs_then_learns_across_a_resume(splits, tmp_path):
-    model = compile_model(_danq(3, seed=1), "danq", 0.01)
+    model = compile_model(_danq(3, seed=1), optimizer_settings("danq", "full", 0.01))
     start = keras.ops.convert_to_numpy(model.get_layer("conv1").kernel)
     hidden_start = keras.ops.convert_to_numpy(model.get_layer("hidden").kernel)
-    settings = {"patience": 10, "verbose": 0, "freeze_epochs": 2, "checkpoint_dir": tmp_path}
+    plan = Plan(patience=10, freeze_epochs=2)
 
     def run(epochs: int) -> list[np.ndarray]:
         train(
             model,
             H5Batches(splits[0], 50, seed=1),
             H5Batches(splits[1], 200, shuffle=False),
-            {**settings, "epochs": epochs},
+            plan,
+            Control(epochs=epochs, checkpoint_dir=tmp_path, verbose=0),
         )
         with np.load(Checkpoint(tmp_path).latest() / "variables.npz") as saved:
             return [saved[f"arr_{i}"] for i in range(len(saved.files))]
@@ -136,13 +138,13 @@ def test_conv1_stays_frozen_for_the_freeze_epochs_then_learns_across_a_resume(sp
     assert all(layer.trainable for layer in model.layers)  # the model is returned unfrozen
 
     # a new process would rebuild the model: resume from the epoch-2 checkpoint, epochs 3-4
-    model = compile_model(_danq(3, seed=1), "danq", 0.01)
+    model = compile_model(_danq(3, seed=1), optimizer_settings("danq", "full", 0.01))
     unfrozen = run(4)
     assert not np.allclose(unfrozen[index], start)
 
 
 def test_set_frozen_recompiles_only_on_change():
-    model = compile_model(_danq(3, seed=1), "danq", 0.01)
+    model = compile_model(_danq(3, seed=1), optimizer_settings("danq", "full", 0.01))
     optimizer = model.optimizer
     assert set_frozen(model, True) and not model.get_layer("conv1").trainable
     assert model.optimizer is optimizer and model.compiled

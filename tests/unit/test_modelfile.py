@@ -27,6 +27,10 @@ def test_differences_are_named():
     )
     many = [f"new{i}" for i in range(7)]
     assert track_difference([], many).endswith("(new0, new1, new2, new3, new4, ...)")
+    assert track_difference(DATA + ["track2"], DATA) == "4 tracks in the model, 3 in the data"
+    assert track_difference(DATA + ["x"], DATA, names=("danq model", "deepsea model")) == (
+        "1 danq model tracks not in the deepsea model (x)"
+    )
 
 
 def _saved_model(folder: Path, tracks: list[str] | None, n_outputs: int = 3) -> Path:

@@ -8,9 +8,10 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from seq2chrom.models import build_model, compile_model, danq, deepsea
+from seq2chrom.models import build_model, danq, deepsea
 from seq2chrom.models.danq import init_conv_from_pwms, published_jaspar_pwms
 from seq2chrom.motifs.jaspar import danq_jaspar_pwms
+from seq2chrom.training.optimizers import compile_model, optimizer_settings
 
 PUBLISHED = {"deepsea": 52_843_119, "danq": 46_926_479, "danq_jaspar": 67_892_175}
 
@@ -32,7 +33,7 @@ def test_small_presets_build_and_predict_probabilities(name):
     y = keras.ops.convert_to_numpy(model(x, training=False))
     assert y.shape == (2, 5)
     assert ((y > 0) & (y < 1)).all()
-    compile_model(model, name)
+    compile_model(model, optimizer_settings(name, "small"))
     assert model.optimizer is not None
 
 
@@ -50,7 +51,7 @@ def test_deepsea_max_norm_constraint_holds_after_an_update():
     norms = {}
     for preset in ("full", "small"):
         model = build_model("deepsea", 2, 200, preset, **small_sizes)
-        compile_model(model, "deepsea", learning_rate=50.0, preset="small")  # Adam, big steps
+        compile_model(model, optimizer_settings("deepsea", "small", 50.0))  # Adam, big steps
         x = np.eye(4, dtype="float32")[np.random.default_rng(0).integers(0, 4, (8, 200))]
         model.train_on_batch(x, np.ones((8, 2), "float32"))
         kernel = keras.ops.convert_to_numpy(model.get_layer("conv1").kernel)

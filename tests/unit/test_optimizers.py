@@ -5,9 +5,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from seq2chrom.models import build_model, compile_model
+from seq2chrom.models import build_model
 from seq2chrom.training.optimizers import (
     build_optimizer,
+    compile_model,
     epoch_learning_rate,
     optimizer_settings,
 )
@@ -72,7 +73,7 @@ def test_step_schedule_multiplies_by_drop_every_n_epochs():
 
 def test_compile_model_uses_the_train_section():
     model = build_model("danq", 2, 100, "small", conv_filters=4, lstm_units=2, hidden_units=4)
-    compile_model(model, "danq", 0.2, "small", {"name": "sgd", "momentum": 0.5})
+    compile_model(model, optimizer_settings("danq", "small", 0.2, {"name": "sgd", "momentum": 0.5}))
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     assert model.optimizer.momentum == 0.5 and _rate(model.optimizer) == pytest.approx(0.2)
     keras.backend.clear_session()
@@ -80,7 +81,7 @@ def test_compile_model_uses_the_train_section():
 
 def test_trainer_runs_each_epoch_at_its_step_rate_and_fingerprints_the_choice(tmp_path):
     from seq2chrom.training.batches import H5Batches
-    from seq2chrom.training.trainer import fingerprint, train
+    from seq2chrom.training.trainer import Control, Plan, fingerprint, train
 
     from tests.unit.training_data import planted_split
 
@@ -88,7 +89,7 @@ def test_trainer_runs_each_epoch_at_its_step_rate_and_fingerprints_the_choice(tm
     settings = optimizer_settings("danq", "small", 0.01, {}, step)
     keras.utils.set_random_seed(1)
     model = build_model("danq", 3, 100, "small", conv_filters=4, lstm_units=2, hidden_units=4)
-    compile_model(model, "danq", 0.01, "small", {}, step)
+    compile_model(model, settings)
     rates = []
 
     class Batches(H5Batches):  # records the rate the optimiser has when an epoch starts
@@ -97,16 +98,17 @@ def test_trainer_runs_each_epoch_at_its_step_rate_and_fingerprints_the_choice(tm
                 rates.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
             return super().__getitem__(index)
 
-    run = {"epochs": 3, "patience": 5, "verbose": 0, "optimizer_settings": settings}
+    plan = Plan(patience=5, optimizer=settings)
     train(
         model,
         Batches(planted_split(tmp_path / "train.h5", 100, seed=0), 50, seed=1),
         H5Batches(planted_split(tmp_path / "valid.h5", 50, seed=1), 50, shuffle=False),
-        run,
+        plan,
+        Control(epochs=3, verbose=0),
     )
     # Keras may read the first batch twice per epoch
     np.testing.assert_allclose(sorted(set(rates), reverse=True), [0.01, 0.005, 0.0025])
     assert rates == sorted(rates, reverse=True)
     constant = optimizer_settings("danq", "small", 0.01)
-    assert fingerprint({**run, "optimizer_settings": constant}) != fingerprint(run)
+    assert fingerprint(Plan(patience=5, optimizer=constant)) != fingerprint(plan)
     keras.backend.clear_session()

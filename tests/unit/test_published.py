@@ -10,11 +10,8 @@ import pytest
 from seq2chrom.cli import main
 from seq2chrom.data.bundle import read_track_table
 from seq2chrom.errors import InputError
-from seq2chrom.evaluate.published import (
-    class_comparison,
-    compare_with_published,
-    read_metrics,
-)
+from seq2chrom.evaluate.files import read_metrics_table
+from seq2chrom.evaluate.published import class_comparison, compare_with_published
 
 
 def run_metrics(shift: float) -> pd.DataFrame:
@@ -81,4 +78,4 @@ def test_metrics_without_columns(tmp_path: Path):
     path = tmp_path / "metrics.tsv"
     path.write_text("track\tauroc\nA\t0.5\n")
     with pytest.raises(InputError, match="missing columns"):
-        read_metrics(path)
+        read_metrics_table(path)

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from seq2chrom.cli import COMMANDS, main
-from seq2chrom.report.tables import format_column, read_tsv, table_html, tables_html
+from seq2chrom.io import read_tsv
+from seq2chrom.report.tables import format_column, table_html, tables_html
 
 
 class Cells(HTMLParser):

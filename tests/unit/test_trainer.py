@@ -12,10 +12,13 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from seq2chrom.models import build_model, compile_model
+from seq2chrom.models import build_model
 from seq2chrom.training.batches import H5Batches
 from seq2chrom.training.checkpoint import Checkpoint
+from seq2chrom.training.optimizers import compile_model, optimizer_settings
 from seq2chrom.training.trainer import (
+    Control,
+    Plan,
     TrainingError,
     binary_crossentropy,
     fingerprint,
@@ -39,7 +42,8 @@ def splits(tmp_path_factory):
 
 def _tiny_danq(learning_rate=0.01):
     keras.utils.set_random_seed(1)
-    return compile_model(build_model("danq", 3, 100, "small", **TINY), "danq", learning_rate)
+    model = build_model("danq", 3, 100, "small", **TINY)
+    return compile_model(model, optimizer_settings("danq", "full", learning_rate))
 
 
 def test_mean_auroc_matches_scikit_learn():
@@ -55,12 +59,16 @@ def test_mean_auroc_matches_scikit_learn():
     assert binary_crossentropy(y, np.clip(score, 0, 1)) == pytest.approx(expected_loss, rel=1e-4)
 
 
-def test_raising_epochs_keeps_the_checkpoint_but_other_settings_do_not():
-    run = {"model": "danq", "train": {"epochs": 30, "batch_size": 100}, "epochs": 30}
-    more_epochs = {**run, "train": {**run["train"], "epochs": 60}, "epochs": 60}
-    other_batch = {**run, "train": {**run["train"], "batch_size": 50}}
-    assert fingerprint(more_epochs) == fingerprint(run)
-    assert fingerprint(other_batch) != fingerprint(run)
+def test_the_fingerprint_is_the_plan():
+    plan = Plan(patience=5, identity={"model": "danq", "train": {"batch_size": 100}})
+    assert fingerprint(plan) == fingerprint(
+        Plan(5, identity={"model": "danq", "train": {"batch_size": 100}})
+    )
+    assert fingerprint(
+        Plan(5, identity={"model": "danq", "train": {"batch_size": 50}})
+    ) != fingerprint(plan)
+    assert fingerprint(Plan(6, identity=plan.identity)) != fingerprint(plan)
+    assert fingerprint(Plan(5, freeze_epochs=1, identity=plan.identity)) != fingerprint(plan)
 
 
 @pytest.mark.slow  # trains a model
@@ -70,7 +78,8 @@ def test_tiny_model_learns_the_planted_motifs(splits, tmp_path):
         model,
         H5Batches(splits[0], 50, seed=1),
         H5Batches(splits[1], 200, shuffle=False),
-        {"epochs": 4, "patience": 5, "verbose": 0, "checkpoint_dir": tmp_path / "checkpoint"},
+        Plan(patience=5),
+        Control(epochs=4, checkpoint_dir=tmp_path / "checkpoint", verbose=0),
     )
     assert [row["epoch"] for row in history] == [1, 2, 3, 4]
     assert history[-1]["val_auroc"] > 0.9
@@ -88,7 +97,8 @@ def test_nan_loss_stops_with_a_clear_error_and_no_checkpoint(splits, tmp_path):
             model,
             H5Batches(splits[0], 50),
             H5Batches(splits[1], 200, shuffle=False),
-            {"epochs": 2, "patience": 2, "verbose": 0, "checkpoint_dir": tmp_path / "ck"},
+            Plan(patience=2),
+            Control(epochs=2, checkpoint_dir=tmp_path / "ck", verbose=0),
         )
     assert Checkpoint(tmp_path / "ck").latest() is None
 
@@ -103,7 +113,8 @@ def test_dead_relus_stop_as_a_collapse_before_early_stopping(splits, tmp_path):
             model,
             H5Batches(splits[0], 50),
             H5Batches(splits[1], 200, shuffle=False),
-            {"epochs": 20, "patience": 20, "verbose": 0, "checkpoint_dir": tmp_path / "ck"},
+            Plan(patience=20),
+            Control(epochs=20, checkpoint_dir=tmp_path / "ck", verbose=0),
         )
     state = json.loads((Checkpoint(tmp_path / "ck").latest() / "state.json").read_text())
     assert state["epoch"] == 2 and state["flat_epochs"] == 2

@@ -7,7 +7,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from seq2chrom.io import atomic_output
+from seq2chrom.io import PUBLISHED_FLOATS, atomic_output, write_tsv
 
 log = logging.getLogger("seq2chrom.bundle")
 
@@ -72,15 +72,15 @@ def run_bundle_summary(args: argparse.Namespace) -> None:
 
 
 def run_published_comparison(args: argparse.Namespace) -> None:
+    from seq2chrom.evaluate.files import read_metrics_table
     from seq2chrom.evaluate.published import (
         class_comparison,
         compare_with_published,
         comparison_html,
         plot_published_scatter,
-        read_metrics,
     )
 
-    tracks = compare_with_published(read_metrics(args.metrics))
+    tracks = compare_with_published(read_metrics_table(args.metrics))
     classes = class_comparison(tracks)
     with (
         atomic_output(args.out_classes) as tsv,
@@ -88,8 +88,8 @@ def run_published_comparison(args: argparse.Namespace) -> None:
         atomic_output(args.out_html) as html,
         atomic_output(args.out_png) as png,
     ):
-        classes.to_csv(tsv, sep="\t", index=False, na_rep="NA", float_format="%.4f")
-        tracks.to_csv(per_track, sep="\t", index=False, na_rep="NA", float_format="%.4f")
+        write_tsv(classes, tsv, floats=PUBLISHED_FLOATS)
+        write_tsv(tracks, per_track, floats=PUBLISHED_FLOATS)
         html.write_text(comparison_html(classes, tracks, args.model), encoding="utf-8")
         plot_published_scatter(tracks, args.model, png)
     log.info("compared %d tracks of %s with the published AUROCs", len(tracks), args.model)

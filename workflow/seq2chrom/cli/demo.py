@@ -8,7 +8,7 @@ import logging
 import time
 from pathlib import Path
 
-from seq2chrom.io import atomic_output
+from seq2chrom.io import atomic_output, write_tsv
 
 log = logging.getLogger("seq2chrom.demo")
 
@@ -75,11 +75,9 @@ def run_demo(args: argparse.Namespace) -> None:
     for track, table in demo.peaks.items():
         write_gzip(args.out_dir / "peaks" / f"{track}.bed.gz", to_bed_text(table).encode())
         log.info("%s: %d peaks", track, len(table))
-    with atomic_output(args.out_dir / "truth.tsv") as tmp:
-        demo.truth.to_csv(tmp, sep="\t", index=False, lineterminator="\n")
+    write_tsv(demo.truth, args.out_dir / "truth.tsv", na="")
     write_gzip(args.out_dir / "variants.vcf.gz", variants_vcf(demo, args.seed).encode())
-    with atomic_output(args.out_dir / "regions.bed") as tmp:
-        regions_bed(demo).to_csv(tmp, sep="\t", header=False, index=False)
+    write_tsv(regions_bed(demo), args.out_dir / "regions.bed", header=False)
     size = sum(len(seq) for seq in demo.genome.values())
     log.info(
         "demo (seed %d): %d chromosomes, %d bp, %d tracks in %s (%.1f s)",

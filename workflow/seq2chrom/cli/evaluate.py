@@ -7,15 +7,10 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from seq2chrom.errors import InputError
-from seq2chrom.io import atomic_output
+from seq2chrom.io import METRIC_FLOATS, atomic_output, write_tsv
 
 log = logging.getLogger(__name__)
-
-METRICS_FLOAT_FORMAT = "%.6f"
 
 
 def register(subparsers) -> None:
@@ -45,48 +40,8 @@ def register(subparsers) -> None:
     compare.set_defaults(func=run_compare_models)
 
 
-def read_evaluation_inputs(
-    predictions_path: Path, data_path: Path
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Labels, scores and track sheet of a test split, checked against each other.
-
-    Returns
-    -------
-    y_true : (N, T) uint8; y_score : (N, T) float32;
-    tracks : T rows with columns track, assay, cell_type (data file order)
-    """
-    from seq2chrom.splitfile import read_labels, read_predictions
-
-    y_true, columns = read_labels(data_path)
-    y_score, predicted_tracks, *_ = read_predictions(predictions_path)
-    data_tracks = columns.tracks
-    if predicted_tracks != data_tracks:
-        raise InputError(
-            predictions_path,
-            f"tracks differ from {data_path}: {_first_difference(predicted_tracks, data_tracks)}",
-            fix="predict again with a model trained on this data set",
-        )
-    if y_score.ndim != 2 or y_score.shape[1] != len(data_tracks):
-        raise InputError(
-            predictions_path, f"y_pred has shape {y_score.shape}, expected (N, {len(data_tracks)})"
-        )
-    if y_true.shape != y_score.shape:
-        raise InputError(
-            predictions_path,
-            f"y_pred has shape {y_score.shape} but y of {data_path} has shape {y_true.shape}",
-            fix="predict again on this test split",
-        )
-    if y_true.dtype != np.bool_ and y_true.size and y_true.max() > 1:
-        raise InputError(data_path, "y holds values other than 0 and 1")
-    if not np.issubdtype(y_score.dtype, np.floating):
-        raise InputError(predictions_path, f"y_pred has dtype {y_score.dtype}, expected float")
-    tracks = pd.DataFrame(
-        {"track": data_tracks, "assay": columns.assays, "cell_type": columns.cell_types}
-    )
-    return y_true, y_score, tracks
-
-
 def run_evaluate(args: argparse.Namespace) -> None:
+    from seq2chrom.evaluate.files import read_evaluation_inputs, write_metrics_table
     from seq2chrom.evaluate.metrics import metrics_table, track_curves
     from seq2chrom.evaluate.plots import plot_curves
     from seq2chrom.evaluate.summary import class_summary
@@ -127,12 +82,12 @@ def run_evaluate(args: argparse.Namespace) -> None:
             len(metrics),
             ", ".join(constant[:5]) + (", ..." if len(constant) > 5 else ""),
         )
-    _write_tsv(metrics, outdir / "metrics.tsv")
+    write_metrics_table(metrics, outdir / "metrics.tsv")
     _write_text(
         table_html(metrics, title=f"Per-track metrics: {model}", note=note),
         outdir / "metrics.html",
     )
-    _write_tsv(summary, outdir / "summary.tsv")
+    write_tsv(summary, outdir / "summary.tsv", floats=METRIC_FLOATS)
     _write_text(
         table_html(summary, title=f"Metrics per assay class: {model}", note=note),
         outdir / "summary.html",
@@ -151,8 +106,10 @@ def run_evaluate(args: argparse.Namespace) -> None:
 
 
 def run_compare_models(args: argparse.Namespace) -> None:
+    from seq2chrom.evaluate.files import read_metrics_table
     from seq2chrom.evaluate.plots import plot_model_scatter
     from seq2chrom.evaluate.summary import wins_table
+    from seq2chrom.modelfile import track_difference
     from seq2chrom.report.tables import table_html
 
     models = args.models or [path.parent.name for path in args.metrics]
@@ -164,20 +121,22 @@ def run_compare_models(args: argparse.Namespace) -> None:
         raise InputError(args.metrics[0], "a comparison needs the metrics of at least two models")
     metrics_by_model = {}
     for model, path in zip(models, args.metrics, strict=True):
-        table = _read_metrics(path)
+        table = read_metrics_table(path)
         if metrics_by_model:
             first_model, first = next(iter(metrics_by_model.items()))
-            if table["track"].tolist() != first["track"].tolist():
+            difference = track_difference(
+                table["track"], first["track"], names=(f"{model} model", f"{first_model} model")
+            )
+            if difference:
                 raise InputError(
                     path,
-                    f"tracks differ from {first_model}'s: "
-                    + _first_difference(table["track"].tolist(), first["track"].tolist()),
+                    f"tracks differ from {first_model}'s: {difference}",
                     fix="evaluate every model on the same test split",
                 )
         metrics_by_model[model] = table
     wins = wins_table(metrics_by_model)
     outdir = args.out_dir
-    _write_tsv(wins, outdir / "wins.tsv")
+    write_tsv(wins, outdir / "wins.tsv", floats=METRIC_FLOATS)
     note = (
         "Tracks each model wins (strictly higher value), per metric and assay class; "
         "n_tracks counts tracks with the metric in every model, ties counts shared best values."
@@ -188,32 +147,6 @@ def run_compare_models(args: argparse.Namespace) -> None:
     for metric in ("auroc", "auprc"):
         with atomic_output(outdir / f"{metric}_scatter.png") as tmp:
             plot_model_scatter(metrics_by_model, metric, tmp)
-
-
-def _read_metrics(path: Path) -> pd.DataFrame:
-    from seq2chrom.report.tables import read_tsv
-
-    if not path.is_file():
-        raise InputError(path, "metrics file not found", fix="run `seq2chrom evaluate` first")
-    table = read_tsv(path)
-    missing = {"track", "assay", "cell_type", "n_pos", "auroc", "auprc"} - set(table.columns)
-    if missing:
-        raise InputError(path, f"missing columns {sorted(missing)}", line=1)
-    return table
-
-
-def _first_difference(found: list[str], expected: list[str]) -> str:
-    if len(found) != len(expected):
-        return f"{len(found)} tracks, expected {len(expected)}"
-    for index, (a, b) in enumerate(zip(found, expected, strict=True)):
-        if a != b:
-            return f"track {index} is {a!r}, expected {b!r}"
-    return "no difference"
-
-
-def _write_tsv(table: pd.DataFrame, path: Path) -> None:
-    with atomic_output(path) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, na_rep="NA", float_format=METRICS_FLOAT_FORMAT)
 
 
 def _write_text(text: str, path: Path) -> None:

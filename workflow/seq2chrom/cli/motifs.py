@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from seq2chrom.errors import InputError
-from seq2chrom.io import atomic_output
+from seq2chrom.io import SIGNIFICANT_FLOATS, atomic_output, read_tsv, write_tsv
 
 log = logging.getLogger("seq2chrom.motifs")
 
@@ -153,12 +153,9 @@ def run_filter_pwms(args: argparse.Namespace) -> None:
     ]
     with atomic_output(args.out_meme) as tmp:
         write_meme(tmp, motifs)
-    with atomic_output(args.out_filters) as tmp:
-        filters.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
-    with atomic_output(args.out_influence) as tmp:
-        pd.DataFrame(influence, index=pd.Index(names, name="filter"), columns=tracks).to_csv(
-            tmp, sep="\t", float_format="%.6g"
-        )
+    write_tsv(filters, args.out_filters, floats=SIGNIFICANT_FLOATS, na="")
+    influence_table = pd.DataFrame(influence, index=pd.Index(names, name="filter"), columns=tracks)
+    write_tsv(influence_table, args.out_influence, floats=SIGNIFICANT_FLOATS, na="", index=True)
 
 
 def run_tomtom(args: argparse.Namespace) -> None:
@@ -204,19 +201,16 @@ def run_tomtom(args: argparse.Namespace) -> None:
         table["Query_ID"].nunique(),
         args.evalue,
     )
-    with atomic_output(args.out) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    write_tsv(table, args.out, floats=SIGNIFICANT_FLOATS, na="")
 
 
 def run_logos(args: argparse.Namespace) -> None:
-    import pandas as pd
-
     from seq2chrom.motifs.logos import draw_logos
     from seq2chrom.motifs.meme import read_meme
     from seq2chrom.motifs.summary import summary_html, summary_table
 
-    filters = pd.read_csv(args.filters, sep="\t", keep_default_na=False, na_values=[""])
-    tomtom = pd.read_csv(args.tomtom, sep="\t", keep_default_na=False, na_values=[""])
+    filters = read_tsv(args.filters)
+    tomtom = read_tsv(args.tomtom)
     has_motifs = "letter-probability matrix" in args.meme.read_text()
     pwms = {m.id: m.matrix for m in read_meme(args.meme)} if has_motifs else {}
     table = summary_table(filters, tomtom)
@@ -245,5 +239,4 @@ def run_logos(args: argparse.Namespace) -> None:
             html_tmp.write_text(
                 summary_html(table, tmp, title=f"First-layer motifs of {args.name or 'the model'}")
             )
-    with atomic_output(args.out_summary) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    write_tsv(table, args.out_summary, floats=SIGNIFICANT_FLOATS, na="")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from seq2chrom import __version__
 from seq2chrom.errors import InputError
-from seq2chrom.io import atomic_output
+from seq2chrom.io import SIGNIFICANT_FLOATS, atomic_output, read_tsv, write_tsv
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,7 +81,7 @@ def flatten_config(config: dict, prefix: str = "") -> pd.DataFrame:
 
 
 def run_config_html(args: argparse.Namespace) -> None:
-    from seq2chrom.report.tables import read_tsv, tables_html
+    from seq2chrom.report.tables import tables_html
 
     try:
         config = json.loads(args.config_json)
@@ -99,41 +99,13 @@ def run_config_html(args: argparse.Namespace) -> None:
         tmp.write_text(page, encoding="utf-8")
 
 
-def count_peaks(path: str | Path) -> int:
-    """Peaks (data lines) of a peak file, read and checked by the data stage's reader."""
-    from seq2chrom.data.peaks import read_peaks
-
-    return sum(len(intervals) for intervals in read_peaks(path).values())
-
-
-def positive_bins(summary: str | Path) -> dict[str, int]:
-    """Positive bins per track (all splits) from the data summary (`seq2chrom data-summary`)."""
-    import pandas as pd
-
-    from seq2chrom.data.summary import ALL_BINS
-
-    table = pd.read_csv(summary, sep="\t", keep_default_na=False)  # a track may be named NA
-    if not {"track", "total"} <= set(table.columns):
-        raise InputError(summary, "no columns 'track' and 'total'", fix="rerun data-summary")
-    table = table[table["track"] != ALL_BINS]
-    return dict(zip(table["track"].astype(str), table["total"].astype(int), strict=True))
-
-
-def base_model_tracks(path: str | Path) -> list[str]:
-    """The `tracks` list of a trained model's config.yaml."""
-    from seq2chrom.modelfile import model_tracks
-
-    tracks = model_tracks(path)
-    if tracks is None:
-        raise InputError(path, "base model config not found")
-    return tracks
-
-
 def run_tracks_table(args: argparse.Namespace) -> None:
-    import pandas as pd
-
+    from seq2chrom.data.peaks import count_peaks
+    from seq2chrom.data.summary import read_positive_bins
     from seq2chrom.data.tracksheet import read_table
-    from seq2chrom.report.tables import MISSING, table_html
+    from seq2chrom.evaluate.files import read_metrics_table
+    from seq2chrom.modelfile import require_model_tracks
+    from seq2chrom.report.tables import table_html
     from seq2chrom.report.tracks import tracks_note, tracks_table
 
     sheet = read_table(args.tracks)
@@ -143,24 +115,21 @@ def run_tracks_table(args: argparse.Namespace) -> None:
         )
     if len(args.metrics) != len(args.models):
         raise InputError("--models", f"{len(args.models)} names for {len(args.metrics)} files")
-    for path in [args.summary, *args.metrics]:
-        if not path.is_file():
-            raise InputError(path, "file not found")
-    missing = {"auroc": MISSING, "auprc": MISSING}  # track names stay strings, even "NA"
+    if not args.summary.is_file():
+        raise InputError(args.summary, "file not found")
     metrics = {
-        model: pd.read_csv(path, sep="\t", keep_default_na=False, na_values=missing)
+        model: read_metrics_table(path)
         for model, path in zip(args.models, args.metrics, strict=True)
     }
     base = args.base_config or None
     table = tracks_table(
         sheet,
         peaks=[count_peaks(path) for path in args.peaks],
-        positive_bins=positive_bins(args.summary),
+        positive_bins=read_positive_bins(args.summary),
         metrics=metrics,
-        base_tracks=base_model_tracks(base) if base else None,
+        base_tracks=require_model_tracks(base) if base else None,
     )
-    with atomic_output(args.out_table) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, na_rep="NA", float_format="%.6g")
+    write_tsv(table, args.out_table, floats=SIGNIFICANT_FLOATS)
     with atomic_output(args.out_html) as tmp:
         page = table_html(table, title="Tracks", note=tracks_note(table, base))
         tmp.write_text(page, encoding="utf-8")

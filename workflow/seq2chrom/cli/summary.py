@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from seq2chrom.errors import InputError
-from seq2chrom.io import atomic_output
+from seq2chrom.io import atomic_output, read_tsv, write_tsv
 
 
 def register(subparsers) -> None:
@@ -39,13 +39,9 @@ def register(subparsers) -> None:
 
 
 def _read(path: Path):
-    import pandas as pd
-
-    from seq2chrom.report.tables import MISSING
-
     if not path.is_file():
         raise InputError(path, "file not found")
-    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=MISSING)
+    return read_tsv(path)
 
 
 def run_report_summary(args: argparse.Namespace) -> None:
@@ -71,8 +67,7 @@ def run_report_summary(args: argparse.Namespace) -> None:
         results.append(result)
     table = summary_rows(results)
     presets = {r.name: r.preset for r in results}
-    with atomic_output(args.out_table) as tmp:
-        table.to_csv(tmp, sep="\t", index=False)
+    write_tsv(table, args.out_table, na="")
     with atomic_output(args.out_html) as tmp:
         tmp.write_text(summary_html(table, presets), encoding="utf-8")
     with atomic_output(args.out_rst) as tmp:

@@ -173,6 +173,11 @@ def read_peaks(
     return parse_peaks(path, read_text(path), chrom_sizes)
 
 
+def count_peaks(path: str | Path) -> int:
+    """Peaks (data lines) of a peak file, read and checked as `read_peaks` reads it."""
+    return sum(len(intervals) for intervals in read_peaks(path).values())
+
+
 def merge_intervals(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Union of intervals as disjoint, sorted intervals (as `bedtools merge`).
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seq2chrom.io import atomic_output
+from seq2chrom.errors import InputError
+from seq2chrom.io import atomic_output, read_tsv, write_tsv
 from seq2chrom.splitfile import SPLITS, TrackColumns
 
 #: Label of the first summary row (samples per split); contains a space, so no track has it.
@@ -64,8 +65,17 @@ def write_summary(
 ) -> None:
     """Write the summary as TSV and as an HTML page (`summary_html`), both atomically."""
     with atomic_output(out_table) as tsv, atomic_output(out_html) as page:
-        table.to_csv(tsv, sep="\t", index=False)
+        write_tsv(table, tsv)
         page.write_text(summary_html(table, title=title), encoding="utf-8")
+
+
+def read_positive_bins(path: str | Path) -> dict[str, int]:
+    """Positive bins per track (all splits, column total) of a summary TSV (`write_summary`)."""
+    table = read_tsv(path, text=("track", "assay", "cell_type"))  # a track may be named NA
+    if not {"track", "total"} <= set(table.columns):
+        raise InputError(path, "no columns 'track' and 'total'", fix="rerun data-summary")
+    table = table[table["track"] != ALL_BINS]
+    return dict(zip(table["track"], table["total"].astype(int), strict=True))
 
 
 def summary_html(table: pd.DataFrame, title: str = "seq2chrom data summary") -> str:

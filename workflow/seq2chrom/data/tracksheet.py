@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from seq2chrom.errors import InputError
+from seq2chrom.io import read_tsv
 
 SHEET_COLUMNS = ("name", "assay", "cell_type", "path")
 TABLE_COLUMNS = ("track", "assay", "cell_type")
@@ -54,7 +55,7 @@ def read_table(
     if not path.is_file():
         raise InputError(path, "track sheet not found", fix=f"set `{key}` in config.yaml")
     try:
-        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        table = read_tsv(path, text="all")
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise InputError(
             path,

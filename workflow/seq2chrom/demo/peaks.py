@@ -15,6 +15,7 @@ import pandas as pd
 
 from seq2chrom.demo.sites import Sites
 from seq2chrom.demo.tracks import DEMO_TRACKS, TF_TRACK_NAMES
+from seq2chrom.io import tsv_text
 
 NARROWPEAK = [
     "chrom",
@@ -180,4 +181,4 @@ def demo_peaks(
 
 def to_bed_text(table: pd.DataFrame) -> str:
     """Tab-separated BED text of a peak table, no header."""
-    return table.to_csv(sep="\t", header=False, index=False, lineterminator="\n")
+    return tsv_text(table, header=False)

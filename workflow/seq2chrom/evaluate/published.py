@@ -19,7 +19,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from seq2chrom.data.bundle import read_track_table  # noqa: E402
-from seq2chrom.errors import InputError  # noqa: E402
 from seq2chrom.evaluate.plots import scatter_by_assay  # noqa: E402
 from seq2chrom.evaluate.summary import ALL, assay_classes  # noqa: E402
 
@@ -27,15 +26,6 @@ from seq2chrom.evaluate.summary import ALL, assay_classes  # noqa: E402
 PUBLISHED = {"DeepSEA": "deepsea", "DanQ": "danq", "DanQ-JASPAR": "danq_jaspar"}
 METRICS = ("auroc", "auprc")
 RUN = "this_run"
-
-
-def read_metrics(path: str | Path) -> pd.DataFrame:
-    """metrics.tsv of the evaluation (track, assay, cell_type, n_pos, auroc, auprc, ...)."""
-    table = pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["", "NA", "NaN", "nan"])
-    missing = [c for c in ("track", "assay", "n_pos", "auroc", "auprc") if c not in table.columns]
-    if missing:
-        raise InputError(path, f"missing columns {missing}", line=1, fix="rerun the evaluation")
-    return table
 
 
 def compare_with_published(

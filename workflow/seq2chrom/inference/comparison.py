@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from seq2chrom.errors import InputError
-from seq2chrom.io import atomic_output
+from seq2chrom.io import METRIC_FLOATS, atomic_output, read_tsv, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def compare_finetune(
 
     from seq2chrom.evaluate.metrics import auroc
     from seq2chrom.inference.predict import predict_split
-    from seq2chrom.modelfile import config_file, model_file
+    from seq2chrom.modelfile import model_file, require_model_tracks
     from seq2chrom.modelfile.loading import open_trained
     from seq2chrom.splitfile import read_labels
 
@@ -170,8 +170,7 @@ def compare_finetune(
         for needed in (path, folder / "history.tsv"):
             if not needed.is_file():
                 raise InputError(needed, "not found", fix=f"train the {run} model first")
-        if not config_file(folder).is_file():
-            raise InputError(config_file(folder), "not found: the model's tracks are unknown")
+        require_model_tracks(path)
         trained = open_trained(path, device=None, data_tracks=None if run == "base" else tracks,
                                data_path=data)  # fmt: skip
         model, run_tracks = trained.model, trained.tracks
@@ -184,7 +183,7 @@ def compare_finetune(
         values[y[:, kept].sum(axis=0) < min_positives] = np.nan
         aurocs[run] = np.full(len(tracks), np.nan)
         aurocs[run][kept] = values
-        histories[run] = pd.read_csv(folder / "history.tsv", sep="\t")
+        histories[run] = read_tsv(folder / "history.tsv")
         n_tracks[run] = len(run_tracks)
         keras.backend.clear_session()
     per_track = per_track_table(tracks, columns.assays, y.sum(axis=0), new, aurocs)
@@ -250,8 +249,7 @@ def write_comparison(comparison: Comparison, out_dir: Path) -> None:
         ("comparison", comparison.table, "Fine-tuning versus retraining from scratch"),
         ("per_track", comparison.per_track, "Test AUROC per track and run"),
     ):
-        with atomic_output(out_dir / f"{name}.tsv") as tmp:
-            table.to_csv(tmp, sep="\t", index=False, na_rep="NA", float_format="%.6f")
+        write_tsv(table, out_dir / f"{name}.tsv", floats=METRIC_FLOATS)
         with atomic_output(out_dir / f"{name}.html") as tmp:
             page = table_html(table, title=title, note=comparison.note)
             tmp.write_text(page, encoding="utf-8")

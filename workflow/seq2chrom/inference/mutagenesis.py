@@ -22,7 +22,7 @@ import pandas as pd
 
 from seq2chrom.data.one_hot import BASES
 from seq2chrom.errors import InputError
-from seq2chrom.io import atomic_output
+from seq2chrom.io import SIGNIFICANT_FLOATS, atomic_output, read_tsv, write_tsv
 
 log = logging.getLogger("seq2chrom.variants")
 
@@ -239,7 +239,7 @@ def write_mutagenesis(
             h5.attrs["bases"] = "ACGT"
             h5.attrs["effects"] = "mutant minus reference prediction, strand-averaged"
         tsv = outputs.enter_context(atomic_output(out_dir / "regions.tsv"))
-        table.to_csv(tsv, sep="\t", index=False, float_format="%.6g")
+        write_tsv(table, tsv, floats=SIGNIFICANT_FLOATS, na="")
         for r, row in enumerate(table.itertuples()):
             title = (f"{row.name} ({row.chrom}:{row.window_start + 1:,}-"
                      f"{row.window_start + window:,}), {row.track}: "
@@ -282,9 +282,8 @@ def write_mutagenesis_regions(
         y, _ = read_labels(data)
         rows.append(best_test_windows(scores, y, list(tracks), window, bin_size))
     for path in variants:
-        top = pd.read_csv(path, sep="\t", keep_default_na=False).head(top_variants)
+        top = read_tsv(path, text="all").head(top_variants)
         rows.append(variant_windows(top, window))
     bed = pd.concat(rows) if rows else pd.DataFrame(columns=REGION_COLUMNS)
     bed = bed.drop_duplicates(["chrom", "start", "end", "track"])
-    with atomic_output(out) as tmp:
-        bed.to_csv(tmp, sep="\t", header=False, index=False)
+    write_tsv(bed, out, header=False)

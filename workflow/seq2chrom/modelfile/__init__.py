@@ -69,25 +69,49 @@ def model_tracks(model_path: str | Path) -> list[str] | None:
     return tracks
 
 
-def track_difference(model: Sequence[str], data: Sequence[str]) -> str:
-    """One phrase on how a model's track list differs from a data file's; "" when equal."""
+def require_model_tracks(model_path: str | Path, fix: str | None = None) -> list[str]:
+    """`model_tracks` for a step that cannot go on without them: InputError naming the
+    ``config.yaml`` (with `fix`) when it is absent."""
+    tracks = model_tracks(model_path)
+    if tracks is None:
+        raise InputError(
+            model_config_path(model_path), "not found: the model's tracks are unknown", fix=fix
+        )
+    return tracks
+
+
+def track_difference(
+    model: Sequence[str], data: Sequence[str], *, names: tuple[str, str] = ("model", "data")
+) -> str:
+    """One phrase on how a model's track list differs from a data file's; "" when equal.
+
+    names: what the two lists belong to, as the phrase calls them ("1 data tracks not in the
+    model"); e.g. ("danq model", "deepsea model") when two models' metrics are compared.
+    """
     model, data = list(model), list(data)
     if model == data:
         return ""
+    model_name, data_name = names
     unknown = [t for t in data if t not in set(model)]
     dropped = [t for t in model if t not in set(data)]
     parts = []
     if unknown:
-        parts.append(f"{len(unknown)} data tracks not in the model ({_names(unknown)})")
-    if dropped:
-        parts.append(f"{len(dropped)} model tracks not in the data ({_names(dropped)})")
-    if not parts:
-        column = next(i for i, (a, b) in enumerate(zip(model, data, strict=True)) if a != b)
         parts.append(
-            f"same tracks in another order (column {column} is {model[column]!r} in the model, "
-            f"{data[column]!r} in the data)"
+            f"{len(unknown)} {data_name} tracks not in the {model_name} ({_names(unknown)})"
         )
-    return "; ".join(parts)
+    if dropped:
+        parts.append(
+            f"{len(dropped)} {model_name} tracks not in the {data_name} ({_names(dropped)})"
+        )
+    if parts:
+        return "; ".join(parts)
+    if len(model) != len(data):  # the same names, some repeated
+        return f"{len(model)} tracks in the {model_name}, {len(data)} in the {data_name}"
+    column = next(i for i, (a, b) in enumerate(zip(model, data, strict=True)) if a != b)
+    return (
+        f"same tracks in another order (column {column} is {model[column]!r} in the "
+        f"{model_name}, {data[column]!r} in the {data_name})"
+    )
 
 
 def check_model_tracks(

@@ -1,8 +1,7 @@
-"""Model zoo: builder functions with published defaults, `small`/`full` presets, optimisers.
+"""Model zoo: builder functions with published defaults and `small`/`full` presets.
 
-`build_model("danq", n_tracks=21, preset="small")` returns an uncompiled `keras.Model`;
-`compile_model(model, "danq")` attaches the model's optimiser (`training.optimizers`) and
-binary cross-entropy.
+`build_model("danq", n_tracks=21, preset="small")` returns an uncompiled `keras.Model`: the
+architecture only (optimisers and compiling are `training.optimizers`).
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ PRESETS: dict[str, dict[str, dict]] = {
 
 __all__ = [
     "build_model",
-    "compile_model",
     "danq",
     "danq_jaspar",
     "deepsea",
@@ -64,24 +62,3 @@ def build_model(
 ) -> keras.Model:
     """Build model `name` (deepsea, danq, danq_jaspar) from a preset plus size overrides."""
     return BUILDERS[name](seq_len, n_tracks, **model_kwargs(name, preset, **overrides))
-
-
-def compile_model(
-    model: keras.Model,
-    name: str,
-    learning_rate: float | None = None,
-    preset: str = "full",
-    optimizer: dict | None = None,
-    lr_schedule: dict | None = None,
-) -> keras.Model:
-    """Compile with binary cross-entropy and the optimiser of the train section; returns `model`.
-
-    `optimizer` ({name, momentum, nesterov}) and `lr_schedule` ({type, drop, every, decay})
-    are `train.optimizer` and `train.lr_schedule`; null keys take model `name`'s defaults for
-    `preset` (see `seq2chrom.training.optimizers`).
-    """
-    from seq2chrom.training.optimizers import build_optimizer, optimizer_settings
-
-    settings = optimizer_settings(name, preset, learning_rate, optimizer, lr_schedule)
-    model.compile(optimizer=build_optimizer(settings), loss="binary_crossentropy")
-    return model

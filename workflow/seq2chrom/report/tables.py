@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -85,14 +84,6 @@ def _page(title: str, fragments: Sequence[str]) -> str:
         + "\n<hr>\n".join(fragments)
         + "\n</body></html>\n"
     )
-
-
-MISSING = ["", "NA", "NaN", "nan"]  # how seq2chrom's TSV files write a missing value
-
-
-def read_tsv(path: str | Path) -> pd.DataFrame:
-    """Read a TSV written by seq2chrom: strings stay strings, empty cells become missing."""
-    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=MISSING)
 
 
 def tables_html(sections: Sequence[tuple[str, pd.DataFrame]], *, title: str) -> str:

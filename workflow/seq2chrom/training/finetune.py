@@ -23,10 +23,9 @@ from seq2chrom.errors import InputError
 from seq2chrom.modelfile import (
     CONFIG_NAME,
     MODEL_NAME,
-    model_config_path,
     model_file,
-    model_tracks,
     read_model_config,
+    require_model_tracks,
 )
 from seq2chrom.modelfile.loading import load_model
 
@@ -130,11 +129,7 @@ def start_from(model: keras.Model, folder: str | Path, tracks: Sequence[str]) ->
     fix = f"set train.init_from to the folder of a trained model ({MODEL_NAME} and {CONFIG_NAME})"
     if not path.is_file():
         raise InputError(folder, f"no {MODEL_NAME} to fine-tune from", fix=fix)
-    init_tracks = model_tracks(path)
-    if init_tracks is None:
-        raise InputError(
-            model_config_path(path), "not found: the model's tracks are unknown", fix=fix
-        )
+    init_tracks = require_model_tracks(path, fix)
     record = read_model_config(path)
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -12,7 +12,8 @@ The `full` rows are the published settings (DeepSEA's Torch `optim.sgd`: learnin
 learningRateDecay 8e-7, momentum 0.9; its weight decay 1e-6 is the model's L2 penalty). `small`
 models train on a few thousand samples in minutes, where SGD at lr 1 leaves the small DeepSEA
 dead (every ReLU off, AUROC 0.5). `build_optimizer` makes the Keras optimiser from the resolved
-settings; `epoch_learning_rate` gives the rate of an epoch under a `step` schedule.
+settings and `compile_model` compiles a model with it; `epoch_learning_rate` gives the rate of
+an epoch under a `step` schedule.
 """
 
 from __future__ import annotations
@@ -116,6 +117,13 @@ def build_optimizer(settings: dict) -> keras.optimizers.Optimizer:
     if name == "rmsprop":
         return keras.optimizers.RMSprop(rate, momentum=settings["momentum"])
     return keras.optimizers.Adam(rate)
+
+
+def compile_model(model: keras.Model, settings: dict) -> keras.Model:
+    """Compile `model` with binary cross-entropy and the optimiser of resolved `settings`
+    (`optimizer_settings`, the same object the run record keeps); returns `model`."""
+    model.compile(optimizer=build_optimizer(settings), loss="binary_crossentropy")
+    return model
 
 
 def epoch_learning_rate(settings: dict | None, epoch: int) -> float | None:

@@ -23,6 +23,9 @@ log = logging.getLogger("seq2chrom.train")
 
 #: Keys of the config's train section passed to `seq2chrom train` as options, not settings.
 OPTION_KEYS = ("init_from", "freeze_epochs")
+#: Keys of the train section that say how a run is carried out, not what it is (`Control`): a
+#: run resumed with more epochs, or on another device, is the same run.
+CONTROL_KEYS = ("epochs", "device")
 
 
 @dataclass(frozen=True)
@@ -113,11 +116,11 @@ def run_training(request: TrainRequest) -> None:
     selection = select_devices(settings["device"])
     import keras
 
-    from seq2chrom.models import BUILDERS, build_model, compile_model, resolved_kwargs
+    from seq2chrom.models import BUILDERS, build_model, resolved_kwargs
     from seq2chrom.training.batches import H5Batches
     from seq2chrom.training.finetune import start_from
-    from seq2chrom.training.optimizers import optimizer_settings
-    from seq2chrom.training.trainer import plot_history, train, write_history
+    from seq2chrom.training.optimizers import compile_model, optimizer_settings
+    from seq2chrom.training.trainer import Control, Plan, plot_history, train, write_history
 
     if request.model not in BUILDERS:
         raise InputError(
@@ -157,7 +160,7 @@ def run_training(request: TrainRequest) -> None:
             optimizer = optimizer_settings(request.model, preset, rate, choice, schedule)
         except ValueError as error:
             raise InputError("--train-settings", str(error)) from None
-        compile_model(model, request.model, rate, preset, choice, schedule)
+        compile_model(model, optimizer)
     log.info(
         "%s (%s): %d parameters, %d tracks", request.model, preset, model.count_params(), n_tracks
     )
@@ -208,20 +211,23 @@ def run_training(request: TrainRequest) -> None:
     }
     out_dir = request.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
+    plan = Plan(
+        patience=int(settings["patience"]),
+        freeze_epochs=request.freeze_epochs,
+        optimizer=optimizer,
+        identity={
+            **run,
+            "train": {k: v for k, v in run["train"].items() if k not in CONTROL_KEYS},
+        },
+    )
+    control = Control(
+        epochs=int(settings["epochs"]),
+        checkpoint_dir=out_dir / "checkpoint",
+        verbose=request.verbose,
+        devices=devices.summary(),
+    )
     try:
-        history = train(
-            model,
-            *batches,
-            {
-                **run,
-                "epochs": settings["epochs"],
-                "patience": settings["patience"],
-                "freeze_epochs": request.freeze_epochs,
-                "checkpoint_dir": out_dir / "checkpoint",
-                "verbose": request.verbose,
-                "devices": devices.summary(),
-            },
-        )
+        history = train(model, *batches, plan, control)
     except TrainingError as error:
         raise TrainingError(
             f"training stopped: {error.message}; no model written",

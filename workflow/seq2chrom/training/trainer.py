@@ -1,5 +1,9 @@
-"""`train(model, train_batches, valid_batches, settings) -> history`: epochs, validation, early
-stopping and per-epoch checkpoints; resumes from the last checkpoint when one matches."""
+"""`train(model, train_batches, valid_batches, plan, control) -> history`: epochs, validation,
+early stopping and per-epoch checkpoints; resumes from the last checkpoint of the same `Plan`.
+
+A `Plan` is what a run is (hashed into the checkpoint's fingerprint); a `Control` is how it is
+carried out: a run resumed with more epochs, elsewhere or more quietly is the same run.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import json
 import logging
 import math
 import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
@@ -54,16 +60,31 @@ def largest_spread(y_pred: np.ndarray) -> float:
     return float(np.max(prediction_spread(y_pred), initial=0.0))
 
 
-def fingerprint(settings: dict) -> str:
-    """Hash of what defines a run: all settings except ``epochs`` (may be raised), verbosity
-    and the devices (a run resumed on another node, or on CPU, is the same run)."""
-    ignored = {"epochs", "checkpoint_dir", "verbose", "devices"}
-    relevant = {k: v for k, v in settings.items() if k not in ignored}
-    if isinstance(relevant.get("train"), dict):  # the config's train section repeats epochs
-        relevant["train"] = {
-            k: v for k, v in relevant["train"].items() if k not in {"epochs", "device"}
-        }
-    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
+@dataclass(frozen=True)
+class Plan:
+    """What defines a training run; a checkpoint resumes only into an equal plan."""
+
+    patience: int  # epochs without a lower val_loss before stopping
+    freeze_epochs: int = 0  # conv1 frozen in epochs 1..freeze_epochs (`finetune.set_frozen`)
+    optimizer: Mapping | None = None  # `optimizers.optimizer_settings`: its step schedule is run
+    identity: Mapping = field(default_factory=dict)  # the rest: model, tracks, seed, batches...
+
+
+@dataclass(frozen=True)
+class Control:
+    """How a run is carried out, not part of what it is."""
+
+    epochs: int  # may be raised to continue a finished run
+    checkpoint_dir: Path | None = None  # resume state, one folder per epoch
+    verbose: int = 2  # Keras fit verbosity
+    devices: str = ""  # a line naming the devices, copied to each epoch's row
+
+
+def fingerprint(plan: Plan) -> str:
+    """Hash of everything in `plan`."""
+    return hashlib.sha256(
+        json.dumps(asdict(plan), sort_keys=True, default=str).encode()
+    ).hexdigest()
 
 
 class _StopOnNaN(keras.callbacks.Callback):
@@ -80,24 +101,21 @@ class _StopOnNaN(keras.callbacks.Callback):
             )
 
 
-def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> list[dict]:
+def train(
+    model: keras.Model, train_batches, valid_batches, plan: Plan, control: Control
+) -> list[dict]:
     """Train a compiled ``model``; return the history, one dict per epoch (HISTORY_COLUMNS).
 
     Parameters
     ----------
     model
-        Compiled Keras model (see ``seq2chrom.models.compile_model``).
+        Compiled Keras model (see ``optimizers.compile_model``).
     train_batches, valid_batches
         ``H5Batches`` (or any ``PyDataset`` with ``set_epoch``); ``valid_batches`` must not
         shuffle and must offer ``labels_in_order()``.
-    settings
-        ``epochs``, ``patience`` (early stopping on val_loss), optional ``checkpoint_dir``
-        (resume state; a checkpoint with another settings fingerprint is discarded),
-        ``freeze_epochs`` (default 0: the first convolution is frozen during epochs
-        1..freeze_epochs, see ``finetune.set_frozen``), ``verbose`` (Keras fit verbosity,
-        default 2), ``devices`` (a line naming the devices, copied to each epoch's row; not
-        hashed), and anything else that defines the run (hashed into the fingerprint: model
-        settings, batch size, seed, the model fine-tuned from...).
+    plan, control
+        What the run is and how it is carried out (`Plan`, `Control`); a checkpoint in
+        ``control.checkpoint_dir`` of another plan is discarded.
 
     On return the model holds the weights of the epoch with the lowest validation loss, with
     every layer trainable. A resumed run restores the checkpoint's weights over whatever the
@@ -107,9 +125,9 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
     COLLAPSE_EPOCHS epochs in a row: a collapsed training, whose message starts "training
     collapsed".
     """
-    epochs, patience = int(settings["epochs"]), int(settings["patience"])
-    checkpoint = Checkpoint(settings["checkpoint_dir"]) if settings.get("checkpoint_dir") else None
-    key = fingerprint(settings)
+    epochs, patience = control.epochs, plan.patience
+    checkpoint = Checkpoint(control.checkpoint_dir) if control.checkpoint_dir else None
+    key = fingerprint(plan)
     state = {
         "epoch": 0,
         "best_val_loss": math.inf,
@@ -119,7 +137,7 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
         "history": [],
     }
     best_weights: list[np.ndarray] | None = None
-    freeze_epochs = int(settings.get("freeze_epochs", 0))
+    freeze_epochs = plan.freeze_epochs
     if freeze_epochs:
         build_optimizer_for(model)  # slots for the frozen layers too: same state in all epochs
     if checkpoint is not None and checkpoint.latest() is not None:
@@ -140,7 +158,7 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
         if freeze_epochs and set_frozen(model, frozen := epoch < freeze_epochs):
             log.info("epoch %d: conv1 %s", epoch + 1, "frozen" if frozen else "trainable")
         train_batches.set_epoch(epoch)
-        rate = epoch_learning_rate(settings.get("optimizer_settings"), epoch)
+        rate = epoch_learning_rate(plan.optimizer, epoch)
         if rate is not None:  # train.lr_schedule step: the rate of this epoch
             model.optimizer.learning_rate = rate
         fit_started = time.perf_counter()
@@ -149,7 +167,7 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
             initial_epoch=epoch,
             epochs=epoch + 1,
             shuffle=False,  # the batches shuffle themselves, from (seed, epoch)
-            verbose=settings.get("verbose", 2),
+            verbose=control.verbose,
             callbacks=[_StopOnNaN(epoch)],
         )
         fit_seconds = time.perf_counter() - fit_started
@@ -167,7 +185,7 @@ def train(model: keras.Model, train_batches, valid_batches, settings: dict) -> l
             "seconds": round(time.perf_counter() - started, 2),
             # training only (validation excluded); the first epoch includes compilation
             "samples_per_s": round(_n_items(train_batches) / fit_seconds, 1),
-            "devices": str(settings.get("devices", "")),
+            "devices": control.devices,
         }
         log.info(
             "epoch %d: %s",

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from seq2chrom.errors import InputError
-from seq2chrom.io import atomic_output
+from seq2chrom.io import atomic_output, read_tsv
+from seq2chrom.variants.score import SUMMARY_TEXT
 
 
 def strongest_track_table(top: pd.DataFrame) -> pd.DataFrame:
@@ -72,7 +73,7 @@ def write_variant_report(
 
     if not top_path.is_file():
         raise InputError(top_path, "file not found", fix="run score-variants first")
-    top = pd.read_csv(top_path, sep="\t", keep_default_na=False, na_values=[""])
+    top = read_tsv(top_path, text=SUMMARY_TEXT)
     if top.empty:
         page = table_html(top, title=title, note="No variant was scored.")
     else:

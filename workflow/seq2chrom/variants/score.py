@@ -34,7 +34,7 @@ import pandas as pd
 from seq2chrom.data.genome import match_chromosomes
 from seq2chrom.data.one_hot import one_hot_encode, padded_windows
 from seq2chrom.errors import InputError
-from seq2chrom.io import atomic_output
+from seq2chrom.io import SIGNIFICANT_FLOATS, atomic_output, read_tsv, write_tsv
 from seq2chrom.variants.effects import (
     EFFECT_COLUMNS,
     EffectsWriter,
@@ -51,6 +51,8 @@ from seq2chrom.variants.vcf import (
 
 #: Columns of the per-variant summary (``.top.tsv``) before the mean |diff| column(s).
 SUMMARY_COLUMNS = [*COLUMNS, "top_track", "top_diff", "max_abs_diff"]
+#: Its text columns, read as strings (`io.read_tsv`): an allele "NA" is N then A.
+SUMMARY_TEXT = ("variant_id", "chrom", "ref", "alt", "top_track")
 
 #: The strand-averaged predictor: (model, x (B, L, 4) float32) -> (B, T) float32.
 Predictor = Callable[[Any, np.ndarray], np.ndarray]
@@ -206,7 +208,7 @@ def track_assays(sheet: Path | None, tracks: Sequence[str]) -> list[str] | None:
         return None
     if not sheet.is_file():
         raise InputError(sheet, "track sheet not found")
-    table = pd.read_csv(sheet, sep="\t", dtype=str, keep_default_na=False)
+    table = read_tsv(sheet, text="all")
     key = "name" if "name" in table else "track"
     if key not in table or "assay" not in table:
         raise InputError(sheet, "needs columns name (or track) and assay")
@@ -272,16 +274,14 @@ def score_vcf(
         if summaries
         else pd.DataFrame(columns=SUMMARY_COLUMNS)
     )
-    with atomic_output(sibling(out, ".top.tsv")) as tmp:
-        top.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    write_tsv(top, sibling(out, ".top.tsv"), floats=SIGNIFICANT_FLOATS, na="")
     found = [table for table in skipped if len(table)]
     skipped_table = (
         pd.concat(found, ignore_index=True).sort_values("line", kind="stable")
         if found
         else pd.DataFrame(columns=SKIPPED_COLUMNS)
     )
-    with atomic_output(sibling(out, ".skipped.tsv")) as tmp:
-        skipped_table[SKIPPED_COLUMNS].to_csv(tmp, sep="\t", index=False)
+    write_tsv(skipped_table[SKIPPED_COLUMNS], sibling(out, ".skipped.tsv"), na="")
     reasons = skipped_table["reason"].value_counts().to_dict()
     n_records = len(set(records.variants["line"]) | set(records.skipped["line"]))
     elapsed = time.perf_counter() - started
