@@ -55,6 +55,12 @@ test-fast: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m tests.bench
 
+# The small presets on 7 data shapes x 5 seeds x 2 models (tests/bench/bench_presets.py): how
+# many runs learn and how many collapse. About 90 minutes on 2 cores; part of `make bench`.
+.PHONY: bench-presets
+bench-presets: $(VENV)/.installed
+	$(BIN)/python -m tests.bench presets
+
 # Full DeepSEA and DanQ on this node's GPU (tests/bench/bench_gpu.py); KERAS_BACKEND=jax or torch
 # uses that framework. Where nothing can be installed, run tests/bench/gpu.sh from a copy of the
 # tree: it unpacks Keras from .whl/bench-gpu, which `make bench-gpu-wheels` fills beforehand.

@@ -80,7 +80,7 @@ def test_missing_bundle_dir_fails_at_dry_run(tmp_path: Path):
     (workdir / "config" / "config.yaml").write_text(config)
     result = snakemake(workdir, "-n", check=False)
     assert result.returncode != 0
-    assert "data.bundle_dir is empty" in result.stdout + result.stderr
+    assert "config.yaml: key data.bundle_dir: empty (fix: " in result.stdout + result.stderr
 
 
 def test_swapped_bundle_files_fail_with_one_line(tmp_path: Path):

@@ -28,7 +28,11 @@ def _workdir(tmp_path: Path, train: dict | None = None, comparison: dict | None 
     ("train", "comparison", "message"),
     [
         ({"init_from": "results/models/{model}"}, {}, "model deepsea would start from itself"),
-        ({"freeze_epochs": 2}, {}, "key train.freeze_epochs: set but train.init_from is empty"),
+        (
+            {"freeze_epochs": 2},
+            {},
+            "key train.freeze_epochs: 2: must be 0, or positive together with train.init_from",
+        ),
         ({}, {"model": "danq_jaspar", "holdout": ["CTCF_K562"]}, "is not in models"),
         ({}, {"model": "danq", "holdout": ["CTCF_K562", "nope"]}, "['nope'] not tracks of"),
     ],

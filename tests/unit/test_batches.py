@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from seq2chrom.data.one_hot import reverse_complement
 from seq2chrom.errors import InputError
-from seq2chrom.training.batches import H5Batches, sample_positive_codes
+from seq2chrom.training.batches import H5Batches
 
 from tests.unit.training_data import one_hot, write_split
 
@@ -128,22 +128,3 @@ def test_track_columns_select_and_order_the_labels(tmp_path):
     for bad in ([4], [], [-1]):
         with pytest.raises(InputError, match="track columns"):
             H5Batches(path, track_columns=bad)
-
-
-def test_positive_sample_is_seeded_in_file_order_and_only_positives(tmp_path):
-    rng = np.random.default_rng(3)
-    codes = rng.integers(0, 4, (50, 12), dtype=np.uint8)
-    y = np.zeros((50, 2), np.uint8)
-    y[[3, 7, 8, 20, 31, 49], 0] = 1
-    y[[7, 44], 1] = 1  # positives: 3, 7, 8, 20, 31, 44, 49
-    path = write_split(tmp_path / "test.h5", one_hot(codes), y, chunk_rows=8)
-    sample, tracks = sample_positive_codes(path, 4, seed=1, block_rows=16)
-    rows = [int(np.flatnonzero((codes == row).all(axis=1))[0]) for row in sample]
-    assert tracks == ["track0", "track1"] and len(rows) == 4
-    assert rows == sorted(rows) and set(rows) <= {3, 7, 8, 20, 31, 44, 49}
-    again, _ = sample_positive_codes(path, 4, seed=1, block_rows=5)  # block size is no input
-    np.testing.assert_array_equal(again, sample)
-    every, _ = sample_positive_codes(path, 100, seed=2)
-    np.testing.assert_array_equal(every, codes[[3, 7, 8, 20, 31, 44, 49]])
-    with pytest.raises(InputError, match="no sequence is positive"):
-        sample_positive_codes(write_split(tmp_path / "none.h5", one_hot(codes), 0 * y), 4, 1)

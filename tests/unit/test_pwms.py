@@ -15,8 +15,8 @@ from seq2chrom.motifs.pwms import (
     information_content,
     max_activations,
     mean_activations,
-    one_hot_to_codes,
 )
+from seq2chrom.splitfile import one_hot_to_codes
 
 # A CTCF-like 12-column PWM (rows A, C, G, T), as a planted motif.
 MOTIF = np.array(

@@ -4,9 +4,13 @@
 import os
 
 if not config["data"].get("bundle_dir"):
-    raise ValueError(
-        "data.bundle_dir is empty (fix: set it to the folder holding train.mat, valid.mat"
-        " and test.mat of deepsea_train_bundle.v0.9)"
+    stop(
+        InputError(
+            CONFIG_FILE,
+            "key data.bundle_dir: empty",
+            fix="set it to the folder holding train.mat, valid.mat and test.mat of "
+            "deepsea_train_bundle.v0.9",
+        )
     )
 
 

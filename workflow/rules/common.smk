@@ -7,6 +7,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from seq2chrom.config import check_finetune_options
 from seq2chrom.data.bins import selected_sequences
 from seq2chrom.data.tracksheet import SHEET_COLUMNS, TABLE_COLUMNS, read_table
 from seq2chrom.errors import InputError
@@ -298,12 +299,13 @@ def check_finetune_config():
                 fix="copy the trained model to another folder, e.g. "
                 f"resources/models/{model}, and point train.init_from there",
             )
-    if config["train"].get("freeze_epochs", 0) and not config["train"].get("init_from"):
-        raise InputError(
-            CONFIG_FILE,
-            "key train.freeze_epochs: set but train.init_from is empty",
-            fix="set train.init_from, or set train.freeze_epochs to 0",
-        )
+    check_finetune_options(
+        config["train"].get("init_from", ""),
+        config["train"].get("freeze_epochs", 0),
+        where=f"{CONFIG_FILE}: key train.freeze_epochs",
+        init_name="train.init_from",
+        fix="set train.init_from, or set train.freeze_epochs to 0",
+    )
     if not FINETUNE_MODEL:
         return
     if FINETUNE_MODEL not in MODELS:

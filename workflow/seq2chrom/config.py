@@ -1,5 +1,6 @@
 """Defaults of the workflow config, read from its schema (workflow/schemas/config.schema.yaml),
-and the rules of a track-sheet row (workflow/schemas/tracks.schema.yaml).
+the rules of a track-sheet row (workflow/schemas/tracks.schema.yaml), and the checks a schema
+cannot express that both the workflow (common.smk) and a subcommand make (`check_finetune_options`).
 
 The schema is the one source of defaults: Snakemake fills them into the config before any rule
 runs, and subcommands called by hand take theirs from here. The schema is found beside the
@@ -48,3 +49,19 @@ def defaults(section: str) -> dict:
 def default(*keys: str):
     """Default of one config key, e.g. default("motifs", "evalue") -> 0.01, default("seed")."""
     return properties(*keys)["default"]
+
+
+def check_finetune_options(
+    init_from: str, freeze_epochs: int, *, where: str, init_name: str, fix: str | None = None
+) -> None:
+    """InputError unless `freeze_epochs` is 0, or positive with `init_from` (a folder) set.
+
+    where: what the message names first, the option (``--freeze-epochs``) or the config file and
+    key; init_name: how the caller names init_from (``--init-from``, ``train.init_from``).
+    """
+    from seq2chrom.errors import InputError
+
+    if freeze_epochs < 0 or (freeze_epochs and not init_from):
+        raise InputError(
+            where, f"{freeze_epochs}: must be 0, or positive together with {init_name}", fix=fix
+        )

@@ -35,6 +35,7 @@ import numpy as np
 from seq2chrom.errors import InputError
 
 SPLITS = ("train", "valid", "test")
+N_BASE = 4  # base code of N (no base, an all-zero row of x): codes 0-3 are A, C, G, T
 X, Y = "x", "y"
 TRACKS, ASSAYS, CELL_TYPES = "tracks", "assays", "cell_types"
 CHROM, START = "chrom", "start"
@@ -383,3 +384,42 @@ def read_predictions(path: str | Path) -> Predictions:
         chrom = handle[CHROM].asstr()[:] if CHROM in handle else None
         start = handle[START][:] if START in handle else None
         return Predictions(handle[Y_PRED][()], handle[TRACKS].asstr()[:].tolist(), chrom, start)
+
+
+def one_hot_to_codes(x: np.ndarray) -> np.ndarray:
+    """Base codes of one-hot sequences (x of a split file).
+
+    x: ``(N, L, 4)`` uint8 (or bool) one-hot, A,C,G,T; all-zero rows are N.
+    Returns ``(N, L)`` uint8 codes 0..3 for A,C,G,T and `N_BASE` for N.
+    """
+    x = np.asarray(x).astype(np.uint8, copy=False)
+    return (x[..., 1] + 2 * x[..., 2] + 3 * x[..., 3] + N_BASE * (x.sum(axis=-1) == 0)).astype(
+        np.uint8
+    )
+
+
+def sample_positive_codes(
+    path: str | Path, max_sequences: int, seed: int, block_rows: int = 8192
+) -> tuple[np.ndarray, list[str]]:
+    """Base codes (n, L) uint8 (`one_hot_to_codes`) of up to `max_sequences` sequences of a
+    split file positive for any track, and its track names.
+
+    The sample is seeded (`seed`) and in file order; x and y are read `block_rows` rows at a time,
+    so memory is bounded for large test sets.
+    """
+    with open_split(path, (X, Y, TRACKS)) as split:
+        positive = split.positive_rows(block_rows)
+        if not len(positive):
+            raise InputError(path, "no sequence is positive for any track")
+        rng = np.random.default_rng(seed)
+        chosen = np.sort(rng.choice(positive, min(max_sequences, len(positive)), replace=False))
+        x = split.x
+        codes = np.empty((len(chosen), x.shape[1]), dtype=np.uint8)
+        done = 0
+        for start in range(0, len(x), block_rows):
+            rows = chosen[(chosen >= start) & (chosen < start + block_rows)]
+            if len(rows):
+                block = np.asarray(x[int(rows[0]) : int(rows[-1]) + 1])
+                codes[done : done + len(rows)] = one_hot_to_codes(block[rows - rows[0]])
+                done += len(rows)
+        return codes, split.names()

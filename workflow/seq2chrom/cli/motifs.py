@@ -9,8 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from seq2chrom.errors import InputError
 from seq2chrom.io import SIGNIFICANT_FLOATS, atomic_output, read_tsv, write_tsv
 
@@ -99,63 +97,20 @@ def _limit_threads(threads: int) -> None:
 
 def run_filter_pwms(args: argparse.Namespace) -> None:
     _limit_threads(args.threads)
-    import pandas as pd
+    from seq2chrom.motifs.filters import FilterOutputs, FilterSettings, write_filter_pwms
 
-    from seq2chrom.modelfile.loading import open_trained
-    from seq2chrom.motifs.meme import Motif, write_meme
-    from seq2chrom.motifs.pwms import codes_to_one_hot, filter_influence, filter_pwms
-    from seq2chrom.motifs.summary import filters_table
-    from seq2chrom.training.batches import sample_positive_codes
-
-    trained = open_trained(args.model, device=None)  # devices as the process has them
-    model = trained.model
-    try:
-        conv = model.get_layer("conv1")
-    except ValueError:
-        raise InputError(args.model, "model has no layer named 'conv1'") from None
-    weights = conv.get_weights()
-    kernel = np.asarray(weights[0])
-    bias = np.asarray(weights[1]) if len(weights) > 1 else None
-    if kernel.ndim != 3 or kernel.shape[1] != 4:
-        raise InputError(args.model, f"conv1 kernel shape {kernel.shape}, expected (w, 4, F)")
-
-    codes, tracks = sample_positive_codes(args.data, args.max_sequences, args.seed)
-    trained.check_tracks(args.data, tracks)
-    started = time.perf_counter()
-    result = filter_pwms(
-        codes, kernel, bias, threshold=args.activation_threshold, min_sites=args.min_sites
+    write_filter_pwms(
+        args.model,
+        args.data,
+        FilterOutputs(args.out_meme, args.out_filters, args.out_influence),
+        FilterSettings(
+            args.max_sequences,
+            args.activation_threshold,
+            args.min_sites,
+            args.influence_sequences,
+            args.seed,
+        ),
     )
-    log.info(
-        "scanned %d sequences x %d filters in %.1f s; %d filters with >= %d sites",
-        len(codes),
-        kernel.shape[2],
-        time.perf_counter() - started,
-        result.passed.sum(),
-        args.min_sites,
-    )
-    n_filters = kernel.shape[2]
-    if args.influence_sequences > 0:
-        started = time.perf_counter()
-        sample = codes_to_one_hot(codes[: args.influence_sequences])
-        influence = filter_influence(model, sample)
-        log.info("influence of %d filters in %.1f s", n_filters, time.perf_counter() - started)
-    else:
-        influence = np.full((n_filters, len(tracks)), np.nan, dtype=np.float32)
-    filters = filters_table(result, influence, tracks)
-    for reason in ("too_few_sites", "inactive"):
-        skipped = filters.loc[filters["status"] == reason, "filter"].tolist()
-        if skipped:
-            log.info("%d filters not written (%s): %s", len(skipped), reason, " ".join(skipped))
-    names = filters["filter"].tolist()
-    motifs = [
-        Motif(names[i], result.pwm[i], nsites=int(result.n_sites[i]))
-        for i in np.flatnonzero(result.passed)
-    ]
-    with atomic_output(args.out_meme) as tmp:
-        write_meme(tmp, motifs)
-    write_tsv(filters, args.out_filters, floats=SIGNIFICANT_FLOATS, na="")
-    influence_table = pd.DataFrame(influence, index=pd.Index(names, name="filter"), columns=tracks)
-    write_tsv(influence_table, args.out_influence, floats=SIGNIFICANT_FLOATS, na="", index=True)
 
 
 def run_tomtom(args: argparse.Namespace) -> None:

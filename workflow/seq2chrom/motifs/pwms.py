@@ -25,23 +25,11 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-N_BASE = 4  # base code of N (no base): all-zero one-hot row
-
-
-def one_hot_to_codes(x: np.ndarray) -> np.ndarray:
-    """Base codes of one-hot sequences.
-
-    x: ``(N, L, 4)`` uint8 (or bool) one-hot, A,C,G,T; all-zero rows are N.
-    Returns ``(N, L)`` uint8 codes 0..3 for A,C,G,T and 4 for N.
-    """
-    x = np.asarray(x).astype(np.uint8, copy=False)
-    return (x[..., 1] + 2 * x[..., 2] + 3 * x[..., 3] + N_BASE * (x.sum(axis=-1) == 0)).astype(
-        np.uint8
-    )
+from seq2chrom.splitfile import N_BASE
 
 
 def codes_to_one_hot(codes: np.ndarray, dtype=np.float32) -> np.ndarray:
-    """Inverse of `one_hot_to_codes`: ``(N, L)`` codes -> ``(N, L, 4)`` one-hot of `dtype`."""
+    """Inverse of `splitfile.one_hot_to_codes`: ``(N, L)`` codes -> ``(N, L, 4)`` one-hot."""
     return np.eye(5, 4, dtype=dtype)[codes]
 
 
@@ -147,7 +135,7 @@ def max_activations(
     Parameters
     ----------
     codes
-        ``(N, L)`` uint8 base codes (`one_hot_to_codes`).
+        ``(N, L)`` uint8 base codes (`splitfile.one_hot_to_codes`).
     kernel
         ``(width, 4, F)`` float conv kernel (Keras Conv1D layout), A,C,G,T.
     bias

@@ -1,6 +1,5 @@
 """Read split files in batches: shuffled (x, y) training batches with reverse complements added
-on the fly (`H5Batches`), and a seeded sample of the sequences positive for any track
-(`sample_positive_codes`, for the motif step).
+on the fly (`H5Batches`).
 
 An epoch's order is a pure function of (seed, epoch): contiguous blocks of samples are visited
 in a random order (chunk-level shuffle), `buffer_blocks` blocks at a time are read into a buffer
@@ -23,7 +22,7 @@ import numpy as np
 
 from seq2chrom.data.one_hot import reverse_complement
 from seq2chrom.errors import InputError
-from seq2chrom.splitfile import TRACKS, SplitFile, X, Y, open_split
+from seq2chrom.splitfile import SplitFile, X, Y, open_split
 
 
 class H5Batches(keras.utils.PyDataset):
@@ -226,32 +225,3 @@ class H5Batches(keras.utils.PyDataset):
         if self._file is not None:
             self._file.close()
             self._file = None
-
-
-def sample_positive_codes(
-    path: str | Path, max_sequences: int, seed: int, block_rows: int = 8192
-) -> tuple[np.ndarray, list[str]]:
-    """Base codes (n, L) uint8 (0-3 A,C,G,T, 4 other) of up to `max_sequences` sequences of a
-    split file positive for any track, and its track names.
-
-    The sample is seeded (`seed`) and in file order; x and y are read `block_rows` rows at a time,
-    so memory is bounded for large test sets.
-    """
-    from seq2chrom.motifs.pwms import one_hot_to_codes
-
-    with open_split(path, (X, Y, TRACKS)) as split:
-        positive = split.positive_rows(block_rows)
-        if not len(positive):
-            raise InputError(path, "no sequence is positive for any track")
-        rng = np.random.default_rng(seed)
-        chosen = np.sort(rng.choice(positive, min(max_sequences, len(positive)), replace=False))
-        x = split.x
-        codes = np.empty((len(chosen), x.shape[1]), dtype=np.uint8)
-        done = 0
-        for start in range(0, len(x), block_rows):
-            rows = chosen[(chosen >= start) & (chosen < start + block_rows)]
-            if len(rows):
-                block = np.asarray(x[int(rows[0]) : int(rows[-1]) + 1])
-                codes[done : done + len(rows)] = one_hot_to_codes(block[rows - rows[0]])
-                done += len(rows)
-        return codes, split.names()

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seq2chrom.config import check_finetune_options
 from seq2chrom.errors import InputError, TrainingError
 from seq2chrom.io import atomic_output
 from seq2chrom.modelfile import config_file, model_file, track_difference
@@ -129,11 +130,9 @@ def run_training(request: TrainRequest) -> None:
     model_settings = dict(request.model_settings)
     preset = model_settings.pop("preset", "full")
     init_from = Path(request.init_from) if request.init_from else None
-    if request.freeze_epochs < 0 or (request.freeze_epochs and init_from is None):
-        raise InputError(
-            "--freeze-epochs",
-            f"{request.freeze_epochs}: must be 0, or positive together with --init-from",
-        )
+    check_finetune_options(
+        request.init_from, request.freeze_epochs, where="--freeze-epochs", init_name="--init-from"
+    )
     data = data_tracks(request.train, request.valid, request.exclude_tracks)
     splits = [request.train, request.valid]
     if scratch is not None:
@@ -240,8 +239,7 @@ def run_training(request: TrainRequest) -> None:
     )
     run["devices"] = devices.record()
     log.info("devices used: %s, %s training samples/s", devices.summary(), devices.samples_per_s)
-    with atomic_output(out_dir / "history.tsv") as tmp:
-        write_history(history, tmp)
+    write_history(history, out_dir / "history.tsv")
     with atomic_output(out_dir / "training_curve.png") as tmp:
         plot_history(history, tmp, title=f"{request.model} ({preset})")
     with atomic_output(config_file(out_dir)) as tmp:

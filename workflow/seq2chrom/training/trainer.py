@@ -281,10 +281,12 @@ def _n_items(batches) -> int:
 
 
 def write_history(history: list[dict], path: str | Path) -> None:
-    """history.tsv: one row per epoch, columns HISTORY_COLUMNS."""
+    """history.tsv, written atomically: one row per epoch, columns HISTORY_COLUMNS."""
     import pandas as pd
 
-    pd.DataFrame(history, columns=HISTORY_COLUMNS).to_csv(path, sep="\t", index=False)
+    from seq2chrom.io import write_tsv
+
+    write_tsv(pd.DataFrame(history, columns=HISTORY_COLUMNS), path, na="")
 
 
 def plot_history(history: list[dict], path: str | Path, title: str = "") -> None:
