@@ -123,12 +123,14 @@ def _is_oom(error: Exception) -> bool:
 
 def _model(name: str, sizes: Sizes, mixed: bool):
     import keras
-    from seq2chrom.models import build_model, compile_model
+    from seq2chrom.models import build_model
+    from seq2chrom.training.optimizers import compile_model, optimizer_settings
 
     keras.backend.clear_session()
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
     keras.utils.set_random_seed(1)
-    return compile_model(build_model(name, N_TRACKS, sizes.seq_len, sizes.preset), name)
+    model = build_model(name, N_TRACKS, sizes.seq_len, sizes.preset)
+    return compile_model(model, optimizer_settings(name, sizes.preset))
 
 
 def largest_batch(name: str, sizes: Sizes, mixed: bool) -> int:

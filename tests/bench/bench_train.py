@@ -68,11 +68,13 @@ def _pipeline(path: Path, repeats: int = 3) -> None:
 
 def _training(path: Path, name: str, preset: str, steps: int, repeats: int) -> None:
     import keras
-    from seq2chrom.models import build_model, compile_model
+    from seq2chrom.models import build_model
     from seq2chrom.training.batches import H5Batches
+    from seq2chrom.training.optimizers import compile_model, optimizer_settings
 
     keras.utils.set_random_seed(1)
-    model = compile_model(build_model(name, N_TRACKS, SEQ_LEN, preset), name)
+    model = build_model(name, N_TRACKS, SEQ_LEN, preset)
+    compile_model(model, optimizer_settings(name, preset))
     batches = H5Batches(path, BATCH, seed=1)
     with h5py.File(path, "r") as handle:
         x = handle["x"][: steps * BATCH].astype(np.float32)

@@ -39,11 +39,11 @@ def test_full_presets_take_the_published_optimisers():
         assert settings["schedule"] == {"type": "none"}
 
 
-def test_small_presets_keep_adam_and_rmsprop_at_3e_3():
+def test_small_presets_train_at_their_validated_rates():
     adam = build_optimizer(optimizer_settings("deepsea", "small"))
-    assert isinstance(adam, keras.optimizers.Adam) and _rate(adam) == pytest.approx(3e-3)
+    assert isinstance(adam, keras.optimizers.Adam) and _rate(adam) == pytest.approx(1e-3)
     rmsprop = build_optimizer(optimizer_settings("danq", "small"))
-    assert isinstance(rmsprop, keras.optimizers.RMSprop) and _rate(rmsprop) == pytest.approx(3e-3)
+    assert isinstance(rmsprop, keras.optimizers.RMSprop) and _rate(rmsprop) == pytest.approx(1e-3)
 
 
 def test_chosen_optimiser_rate_and_keys():
