@@ -189,6 +189,8 @@ def estimate_windows(rows: list[dict], select: str, bin_size: int = 200) -> int 
 
 def choose_preset(windows: int | None) -> tuple[str, list[str]]:
     """`auto`'s preset for about `windows` windows, and the comment lines that say why."""
+    import textwrap
+
     from seq2chrom.training.optimizers import model_defaults
 
     rates = ", ".join(
@@ -197,23 +199,25 @@ def choose_preset(windows: int | None) -> tuple[str, list[str]]:
         for settings in [model_defaults(model, "small")]
     )
     if windows is None:
-        return "full", [
-            "models: preset full (the published sizes): no local peak file to estimate the",
-            f"number of windows from; use --preset small for fewer than {SMALL_WINDOWS:,} windows.",
-        ]
-    if windows >= SMALL_WINDOWS:
-        return "full", [
-            f"models: preset full (the published sizes): the peaks cover {windows:,} or more",
-            "bins, the scale DeepSEA and DanQ were made for (2.2 million bins of 919 tracks);",
-            "train.learning_rate null keeps each model's published optimiser.",
-        ]
-    return "small", [
-        f"models: preset small: the peaks cover about {windows:,} bins (windows), fewer than",
-        f"{SMALL_WINDOWS:,}, where the published sizes would overfit and train for days on a",
-        "CPU. The small presets were validated on 2-9 tracks of 4,000-30,000 windows without",
-        f"a collapse at their own learning rates ({rates}; README, 'Presets'),",
-        "which train.learning_rate null keeps.",
-    ]
+        preset, why = "full", (
+            "models: preset full (the published sizes): no local peak file to estimate the "
+            f"number of windows from; use --preset small for fewer than {SMALL_WINDOWS:,}."
+        )
+    elif windows >= SMALL_WINDOWS:
+        preset, why = "full", (
+            f"models: preset full (the published sizes): the peaks cover {windows:,} or more "
+            "bins, the scale DeepSEA and DanQ were made for (2.2 million bins of 919 tracks); "
+            "train.learning_rate null keeps each model's published optimiser."
+        )
+    else:
+        preset, why = "small", (
+            f"models: preset small: the peaks cover about {windows:,} bins (windows), fewer "
+            f"than {SMALL_WINDOWS:,}, where the published sizes would overfit and train for "
+            "days on a CPU. The small presets were validated on 2-9 tracks of 2,000-30,000 "
+            f"windows without a collapse at their own learning rates ({rates}; README, "
+            "'Presets'), which train.learning_rate null keeps."
+        )
+    return preset, textwrap.wrap(why, 96)
 
 
 def new_config(*args, **kwargs) -> dict:

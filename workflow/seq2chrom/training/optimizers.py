@@ -24,8 +24,10 @@ schedule.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import keras
+if TYPE_CHECKING:  # the settings are resolved without starting a framework (init-config)
+    import keras
 
 NAMES = ("sgd", "adam", "rmsprop")
 SCHEDULES = ("none", "step", "inverse_time")
@@ -108,6 +110,8 @@ def build_optimizer(settings: dict) -> keras.optimizers.Optimizer:
     inverse_time: rate / (1 + decay * iteration), per step, as Torch's learningRateDecay.
     step: a constant rate here; the trainer sets each epoch's rate (`epoch_learning_rate`).
     """
+    import keras
+
     rate = settings["learning_rate"]
     schedule = settings["schedule"]
     if schedule["type"] == "inverse_time":
