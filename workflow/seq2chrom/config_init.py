@@ -198,19 +198,20 @@ def choose_preset(windows: int | None) -> tuple[str, list[str]]:
         for model in ("deepsea", "danq")
         for settings in [model_defaults(model, "small")]
     )
+    preset = "small" if windows is not None and windows < SMALL_WINDOWS else "full"
     if windows is None:
-        preset, why = "full", (
+        why = (
             "models: preset full (the published sizes): no local peak file to estimate the "
             f"number of windows from; use --preset small for fewer than {SMALL_WINDOWS:,}."
         )
     elif windows >= SMALL_WINDOWS:
-        preset, why = "full", (
+        why = (
             f"models: preset full (the published sizes): the peaks cover {windows:,} or more "
             "bins, the scale DeepSEA and DanQ were made for (2.2 million bins of 919 tracks); "
             "train.learning_rate null keeps each model's published optimiser."
         )
     else:
-        preset, why = "small", (
+        why = (
             f"models: preset small: the peaks cover about {windows:,} bins (windows), fewer "
             f"than {SMALL_WINDOWS:,}, where the published sizes would overfit and train for "
             "days on a CPU. The small presets were validated on 2-9 tracks of 2,000-30,000 "
