@@ -23,7 +23,7 @@ from seq2chrom.io import atomic_output
 
 BUNDLE_FILES = ("train.mat", "valid.mat", "test.mat")
 # The `small` presets train at their own learning rates on the data shapes of
-# tests/bench/bench_presets.py (2-9 tracks, 4,000-30,000 windows: README, "Presets"); the
+# tests/bench/bench_presets.py (2-9 tracks, 2,000-10,000 windows: README, "Presets"); the
 # published sizes were made for DeepSEA's 2.2 million bins of 919 tracks. Data estimated at
 # fewer windows than SMALL_WINDOWS get the small presets.
 SMALL_WINDOWS = 1_000_000
@@ -214,7 +214,7 @@ def choose_preset(windows: int | None) -> tuple[str, list[str]]:
         why = (
             f"models: preset small: the peaks cover about {windows:,} bins (windows), fewer "
             f"than {SMALL_WINDOWS:,}, where the published sizes would overfit and train for "
-            "days on a CPU. The small presets were validated on 2-9 tracks of 2,000-30,000 "
+            "days on a CPU. The small presets were validated on 2-9 tracks of 2,000-10,000 "
             f"windows without a collapse at their own learning rates ({rates}; README, "
             "'Presets'), which train.learning_rate null keeps."
         )
