@@ -46,6 +46,17 @@ def _tiny_danq(learning_rate=0.01):
     return compile_model(model, optimizer_settings("danq", "full", learning_rate))
 
 
+def _train_quietly(model, splits, epochs: int, checkpoint_dir):
+    """`train` on the tiny splits with patience = epochs (no early stop)."""
+    return train(
+        model,
+        H5Batches(splits[0], 50),
+        H5Batches(splits[1], 200, shuffle=False),
+        Plan(patience=epochs),
+        Control(epochs=epochs, checkpoint_dir=checkpoint_dir, verbose=0),
+    )
+
+
 def test_mean_auroc_matches_scikit_learn():
     rng = np.random.default_rng(0)
     y = (rng.random((300, 4)) < 0.3).astype(np.uint8)
@@ -93,13 +104,7 @@ def test_nan_loss_stops_with_a_clear_error_and_no_checkpoint(splits, tmp_path):
     kernel = model.get_layer("output").kernel
     kernel.assign(np.full(kernel.shape, np.nan, "float32"))
     with pytest.raises(TrainingError, match="nan at epoch 1"):
-        train(
-            model,
-            H5Batches(splits[0], 50),
-            H5Batches(splits[1], 200, shuffle=False),
-            Plan(patience=2),
-            Control(epochs=2, checkpoint_dir=tmp_path / "ck", verbose=0),
-        )
+        _train_quietly(model, splits, epochs=2, checkpoint_dir=tmp_path / "ck")
     assert Checkpoint(tmp_path / "ck").latest() is None
 
 
@@ -109,13 +114,7 @@ def test_dead_relus_stop_as_a_collapse_before_early_stopping(splits, tmp_path):
     bias = model.get_layer("hidden").bias
     bias.assign(np.full(bias.shape, -1e3, "float32"))  # no input reaches above zero
     with pytest.raises(TrainingError, match=r"training collapsed: .* for 3 epochs \(epochs 1-3"):
-        train(
-            model,
-            H5Batches(splits[0], 50),
-            H5Batches(splits[1], 200, shuffle=False),
-            Plan(patience=20),
-            Control(epochs=20, checkpoint_dir=tmp_path / "ck", verbose=0),
-        )
+        _train_quietly(model, splits, epochs=20, checkpoint_dir=tmp_path / "ck")
     state = json.loads((Checkpoint(tmp_path / "ck").latest() / "state.json").read_text())
     assert state["epoch"] == 2 and state["flat_epochs"] == 2
 

@@ -11,15 +11,13 @@ atomically, so an error leaves an earlier config as it was.
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
 from seq2chrom.config import default
 from seq2chrom.data.bins import selected_sequences
-from seq2chrom.data.genome import compression
 from seq2chrom.errors import InputError
-from seq2chrom.io import atomic_output
+from seq2chrom.io import atomic_output, open_text
 
 BUNDLE_FILES = ("train.mat", "valid.mat", "test.mat")
 # The `small` presets train at their own learning rates on the data shapes of
@@ -42,8 +40,7 @@ def fasta_names(path: Path) -> list[str]:
         lines = enumerate(index.read_text().splitlines(), 1)
         entries = [(number, line.split("\t", 1)[0]) for number, line in lines if line]
         return _unique_names(index, entries)
-    opener = open if compression(path) == "plain" else gzip.open
-    with opener(path, "rt") as handle:
+    with open_text(path) as handle:
         headers = [
             (number, line[1:].split(maxsplit=1)[0] if line[1:].strip() else "")
             for number, line in enumerate(handle, 1)

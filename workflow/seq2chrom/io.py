@@ -10,7 +10,7 @@ import contextlib
 import gzip
 import os
 import shutil
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -51,6 +51,14 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         _remove(tmp)
+
+
+@contextlib.contextmanager
+def atomic_outputs(paths: Iterable[str | Path]) -> Iterator[list[Path]]:
+    """`atomic_output` for several files that belong together: temporary paths in the order of
+    `paths`, all renamed into place once the block ends without an error, none otherwise."""
+    with contextlib.ExitStack() as outputs:
+        yield [outputs.enter_context(atomic_output(path)) for path in paths]
 
 
 def _remove(path: Path) -> None:

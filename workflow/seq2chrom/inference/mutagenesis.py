@@ -10,7 +10,6 @@ the prediction, up or down.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +21,7 @@ import pandas as pd
 
 from seq2chrom.data.one_hot import BASES
 from seq2chrom.errors import InputError
-from seq2chrom.io import SIGNIFICANT_FLOATS, atomic_output, read_tsv, write_tsv
+from seq2chrom.io import SIGNIFICANT_FLOATS, atomic_outputs, read_tsv, write_tsv
 
 log = logging.getLogger("seq2chrom.variants")
 
@@ -224,10 +223,10 @@ def write_mutagenesis(
         "peak_importance": result.importance[np.arange(len(peak)), peak],
         "plot": [f"{stem}.png" for stem in stems],
     })  # fmt: skip
-    # Each file under a temporary name, renamed once all are written; other files in out_dir
-    # are left alone (run by hand it may be a folder the user keeps other things in).
-    with contextlib.ExitStack() as outputs:
-        h5_path = outputs.enter_context(atomic_output(out_dir / "mutagenesis.h5"))
+    # other files in out_dir are left alone (run by hand it may be a folder the user keeps
+    # other things in)
+    names = ["mutagenesis.h5", "regions.tsv", *table["plot"]]
+    with atomic_outputs(out_dir / name for name in names) as (h5_path, tsv, *plots):
         with h5py.File(h5_path, "w") as h5:
             h5.create_dataset("effects", data=result.effects, compression="gzip")
             h5.create_dataset("importance", data=result.importance)
@@ -238,7 +237,6 @@ def write_mutagenesis(
             h5.create_dataset("window_start", data=window_start)
             h5.attrs["bases"] = "ACGT"
             h5.attrs["effects"] = "mutant minus reference prediction, strand-averaged"
-        tsv = outputs.enter_context(atomic_output(out_dir / "regions.tsv"))
         write_tsv(table, tsv, floats=SIGNIFICANT_FLOATS, na="")
         for r, row in enumerate(table.itertuples()):
             title = (f"{row.name} ({row.chrom}:{row.window_start + 1:,}-"
@@ -247,7 +245,7 @@ def write_mutagenesis(
             figure = plot_mutagenesis(
                 result.effects[r], x[r], title=title, width=span, offset=int(row.window_start)
             )
-            figure.savefig(outputs.enter_context(atomic_output(out_dir / row.plot)))
+            figure.savefig(plots[r])
     n_mutants = int((x == 0).sum())
     log.info(
         "%d regions, %d mutants in %.1f s (%.0f mutants/s); output %s",

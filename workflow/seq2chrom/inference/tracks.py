@@ -10,7 +10,6 @@ regions are merged first, because a bigWig holds one value per base.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ import pandas as pd
 from seq2chrom.data.bins import window_offset
 from seq2chrom.data.one_hot import one_hot_encode, padded_windows
 from seq2chrom.errors import InputError
-from seq2chrom.io import atomic_output
+from seq2chrom.io import atomic_outputs
 
 log = logging.getLogger("seq2chrom.variants")
 
@@ -175,12 +174,9 @@ def write_prediction_tracks(
             model, lambda name: read_chromosome(fasta, name), regions, step, bin_size, batch_size
         )
     )
-    # Each bigWig under a temporary name, renamed once all are written; other files in
-    # out_dir are left alone (it may be a folder the user keeps other things in).
-    with contextlib.ExitStack() as outputs:
-        paths = {
-            track: outputs.enter_context(atomic_output(out_dir / f"{track}.bw")) for track in chosen
-        }
+    # other files in out_dir are left alone (it may be a folder the user keeps other things in)
+    with atomic_outputs(out_dir / f"{track}.bw" for track in chosen) as temporary:
+        paths = dict(zip(chosen, temporary, strict=True))
         columns = {track: names.index(track) for track in chosen}
         write_bigwigs(paths, list(sizes.items()), chunks, columns)
     n_values = sum(len(steps.start) for _, steps, _ in chunks)

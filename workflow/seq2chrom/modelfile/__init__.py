@@ -55,13 +55,10 @@ def model_tracks(model_path: str | Path) -> list[str] | None:
 
     Raises InputError when the file exists but holds no ``tracks`` list.
     """
-    import yaml
-
     path = model_config_path(model_path)
     if not path.is_file():
         return None
-    record = yaml.safe_load(path.read_text()) or {}
-    tracks = record.get("tracks")
+    tracks = read_model_config(path).get("tracks")
     if not isinstance(tracks, list) or not all(isinstance(t, str) for t in tracks):
         raise InputError(
             path, "no 'tracks' list", fix="train the model again with `seq2chrom train`"

@@ -193,7 +193,7 @@ def train(
             ", ".join(f"{k} {v:.4g}" for k, v in list(row.items())[1:-1]),
         )
         flat = row["val_spread"] < CONSTANT_SPREAD
-        state["flat_epochs"] = state.get("flat_epochs", 0) + 1 if flat else 0
+        state["flat_epochs"] = state["flat_epochs"] + 1 if flat else 0
         if state["flat_epochs"] >= COLLAPSE_EPOCHS:
             raise TrainingError(
                 f"training collapsed: the validation predictions were the same number for "
@@ -318,10 +318,10 @@ def plot_history(history: list[dict], path: str | Path, title: str = "") -> None
     )
     right.set_ylabel("mean validation AUROC")
     handles = ax.get_lines() + right.get_lines()
-    for epoch in (row["epoch"] for row in history if row.get("val_spread", 1) < CONSTANT_SPREAD):
-        band = ax.axvspan(epoch - 0.5, epoch + 0.5, color="tab:red", alpha=0.15)
-        band.set_label("constant predictions (collapsed model)")
-    handles += [patch for patch in ax.patches[:1]]
+    for epoch in (row["epoch"] for row in history if row["val_spread"] < CONSTANT_SPREAD):
+        label = "constant predictions (collapsed model)"
+        ax.axvspan(epoch - 0.5, epoch + 0.5, color="tab:red", alpha=0.15, label=label)
+    handles += ax.patches[:1]  # one legend entry for the shaded epochs
     ax.legend(handles, [handle.get_label() for handle in handles], loc="center right")
     ax.set_title(title)
     fig.tight_layout()
