@@ -98,12 +98,24 @@ format: $(VENV)/.installed
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# GPU=1 adds TensorFlow's CUDA libraries (pyproject's `gpu` extra) to the venv: on a cluster's
+# login node, which has no GPU, for the GPU nodes that use the same venv. It is the default
+# where nvidia-smi lists a GPU. Once added they stay ($(GPU_MARK) records it): a later `make`
+# without GPU=1 keeps them in a reinstall.
+GPU ?= $(if $(filter 0,$(GPUS)),0,1)
+GPU_MARK := $(VENV)/.gpu
+COMMA := ,
+EXTRAS := test$(if $(or $(filter 1,$(GPU)),$(wildcard $(GPU_MARK))),$(COMMA)gpu)
+
+$(VENV)/.installed: pyproject.toml $(if $(filter 1,$(GPU)),$(GPU_MARK))
 	@$(MAKE) --no-print-directory python-check GOAL=$(or $(MAKECMDGOALS),setup)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
 	touch $@
+
+$(GPU_MARK):
+	@mkdir -p $(VENV) && touch $@
 
 # Stops in one line unless $(PYTHON) is 3.11+ with venv (RHEL 8's python3 is 3.6).
 .PHONY: python-check

@@ -234,6 +234,24 @@ def table(rows: list[Row], device: str, sizes: Sizes, pipeline: dict[int, float]
     return "\n".join(lines)
 
 
+def attribution_rates(sizes: Sizes, quick: bool, deadline: float) -> None:
+    """Print `seq2chrom attribute`'s `gradient` windows/s for both models (bench_attributions;
+    goal: full DanQ >= 5,000 on one A100/H100-class GPU)."""
+    if time.perf_counter() > deadline:
+        print("attributions: skipped: time cap", flush=True)
+        return
+    from tests.bench.bench_attributions import GPU_GOAL, gpu_rates
+
+    try:
+        rates = gpu_rates(sizes.preset, 256 if quick else 20_000, 64 if quick else 1024)
+    except Exception as error:  # noqa: BLE001 - a failure is printed, the table stands
+        print(f"attributions: failed: {str(error)[:120]}", flush=True)
+        return
+    shown = ", ".join(f"{name} {rate:,.0f}" for name, rate in rates.items())
+    print(f"attributions (gradient, both strands, {sizes.preset}): {shown} windows/s "
+          f"(goal: danq >= {GPU_GOAL:,})", flush=True)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     quick = "--quick" in argv or os.environ.get("BENCH_GPU_QUICK") == "1"
@@ -277,6 +295,7 @@ def main(argv: list[str] | None = None) -> None:
             if time.perf_counter() < deadline:
                 pipeline[batch] = pipeline_rate(path, batch, sizes.train_samples)
     print(table(rows, device, sizes, pipeline), flush=True)
+    attribution_rates(sizes, quick, deadline)
     if os.environ.get("BENCH_GPU_JSON"):
         record = {"device": device, "sizes": asdict(sizes), "rows": [asdict(r) for r in rows],
                   "pipeline": pipeline}  # fmt: skip

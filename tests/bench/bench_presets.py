@@ -70,13 +70,13 @@ def train_once(shape: Shape, model: str, seed: int, folder: Path, epochs: int, e
 
 def lowest_track_auroc(model_dir: Path, valid: Path) -> float:
     """The lowest per-track AUROC of the trained model in `model_dir` on `valid`."""
-    import keras
     from seq2chrom.evaluate.metrics import auroc
+    from seq2chrom.modelfile.loading import load_model
     from seq2chrom.splitfile import open_split
 
     with open_split(valid) as split:
         x, y = split.x[:], split.y[:]
-    model = keras.saving.load_model(model_dir / "model.keras", compile=False)
+    model = load_model(model_dir / "model.keras")
     return float(np.nanmin(auroc(y, model.predict(x.astype("float32"), verbose=0))))
 
 

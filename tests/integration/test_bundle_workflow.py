@@ -68,6 +68,10 @@ def test_whole_pipeline_on_bundle(bundle_run):
     assert classes["assay"].tolist() == ["TF", "DNase", "Histone", "all"]
     assert classes["n_tracks"].tolist() == [690, 125, 104, 919]
     assert round(classes.loc[0, "median_auroc_deepsea"], 2) == 0.96
+    # DanQ's columns beside each strand scored as a sample (predict keeps both in bundle mode)
+    assert classes["median_auroc_this_run_per_strand"].notna().all()
+    with h5py.File(results / "predictions" / "danq" / "test.h5", "r") as h5:
+        assert h5["y_pred_strands"].shape == (2, SIZES["test"], 919)
     assert (results / "eval" / "danq" / "published_scatter.png").stat().st_size > 0
     assert (results / "motifs" / "danq" / "tomtom.tsv").exists()
     snakemake(workdir, "--report", "report.html")

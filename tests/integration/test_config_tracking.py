@@ -40,6 +40,7 @@ INPUTS = {
     "bins.blacklist": "inputs/blacklist.bed",
     "motifs.meme_file": "inputs/motifs.meme",
     "variants.vcfs.demo": "inputs/variants.vcf",
+    "variants.background": "inputs/background.vcf",
     "prediction_tracks.regions": "inputs/regions.bed",
 }
 # Outputs that are folders (`directory(...)` in the rules); every other output is a file.
@@ -94,11 +95,14 @@ TRAIN_SECTION = {  # every key of train except device, init_from and freeze_epoc
     "train.batch_size": 50,
     "train.learning_rate": 0.01,
     "train.patience": 2,
+    "train.patience_rule": "keras0.2",
     "train.reverse_complement": False,
     "train.mixed_precision": True,
     "train.optimizer": {"name": "sgd", "momentum": 0.5, "nesterov": True},
     "train.lr_schedule": {"type": "step", "drop": 0.1, "every": 2, "decay": 1e-6},
 }
+# the demo VCF's scoring jobs (the background's, variants.background, read another file)
+DEMO_VCF_JOBS = tuple(f"variant_effects model={model}, vcf=demo" for model in MODELS)
 CHANGES = {
     "nothing": Change(None, (), config=False),
     "genome": Change(set_config(genome="inputs/other/genome.fa"), ("genome",)),
@@ -117,10 +121,12 @@ CHANGES = {
         ("label track=GATA1_K562", "tracks_table"),
         config=False,
     ),
-    "seed": Change(set_config(seed=2), ("encode split=train", *TRAINING, "motif_pwms")),
+    "seed": Change(
+        set_config(seed=2), ("encode split=train", *TRAINING, "motif_pwms", "attributions")
+    ),
     "bins.size, bins.window, bins.chromosomes": Change(
         set_config(**{"bins.size": 100, "bins.window": 600, "bins.chromosomes": "^chr[0-9]+$"}),
-        ("tile", "predict_region", "mutagenesis_regions"),
+        ("tile", "predict_region", "mutagenesis_regions", "attributions"),
     ),
     "bins.blacklist": Change(
         set_config(**{"bins.blacklist": "inputs/other/blacklist.bed"}), ("tile",)
@@ -143,10 +149,20 @@ CHANGES = {
         set_config(**{"models.danq": {"preset": "small", "lstm_units": 8, "conv_filters": 16}}),
         ("train model=danq", "finetune_base", "finetune_tuned"),
     ),
+    # a model's own train settings rerun that model's trainings only (danq is the fine-tuning
+    # comparison's model)
+    "models.danq.train": Change(
+        set_config(**{"models.danq.train": {"epochs": 4, "patience_rule": "keras0.2"}}),
+        ("train model=danq", "finetune_base", "finetune_tuned"),
+    ),
+    "models.deepsea.train": Change(
+        set_config(**{"models.deepsea.train": {"batch_size": 20, "freeze_epochs": 0}}),
+        ("train model=deepsea",),
+    ),
     ", ".join(TRAIN_SECTION): Change(set_config(**TRAIN_SECTION), TRAINING),
     "train.device": Change(
         set_config(**{"train.device": "cpu"}),
-        (*TRAINING, "predict", "variant_effects", "predict_region", "mutagenesis"),
+        (*TRAINING, "predict", "variant_effects", "predict_region", "mutagenesis", "attributions"),
     ),
     "train.init_from, train.freeze_epochs": Change(
         set_config(**{"train.init_from": "inputs/models/{model}", "train.freeze_epochs": 1}),
@@ -177,10 +193,11 @@ CHANGES = {
     "evaluate.min_positives": Change(
         set_config(**{"evaluate.min_positives": 3}), ("evaluate", "finetune_comparison")
     ),
-    "motifs.max_sequences, .activation_threshold, .min_sites, .influence_sequences": Change(
+    "motifs.max_sequences, .pwm_rule, .activation_threshold, .min_sites, .influence_*": Change(
         set_config(
             **{
                 "motifs.max_sequences": 100,
+                "motifs.pwm_rule": "both_strands",
                 "motifs.activation_threshold": 0.7,
                 "motifs.min_sites": 3,
                 "motifs.influence_sequences": 0,
@@ -198,26 +215,43 @@ CHANGES = {
                 "motifs.min_overlap": 3,
             }
         ),
-        ("motif_tomtom",),
+        ("motif_tomtom", "modisco", "modisco_report"),
     ),
     "motifs.meme_file": Change(
-        set_config(**{"motifs.meme_file": "inputs/other/motifs.meme"}), ("motif_tomtom",)
+        set_config(**{"motifs.meme_file": "inputs/other/motifs.meme"}),
+        ("motif_tomtom", "modisco", "modisco_report"),
     ),
     "meme file": Change(
-        write(INPUTS["motifs.meme_file"], "MEME version 4\n"), ("motif_tomtom",), config=False
+        write(INPUTS["motifs.meme_file"], "MEME version 4\n"),
+        ("motif_tomtom", "modisco", "modisco_report"),
+        config=False,
     ),
     "variants.vcfs": Change(
         set_config(**{"variants.vcfs": {"demo": "inputs/other/variants.vcf"}}),
-        ("variant_effects",),
+        DEMO_VCF_JOBS,
     ),
     "VCF file": Change(
         write(INPUTS["variants.vcfs.demo"], "##fileformat=VCFv4.2\n"),
-        ("variant_effects",),
+        DEMO_VCF_JOBS,
         config=False,
     ),
     "variants.models": Change(
         set_config(**{"variants.models": ["danq"]}),
         ("report_summary",),  # fewer inputs
+    ),
+    # the background is scored like a VCF, and its scores are an input of every other VCF's job
+    "variants.background": Change(
+        set_config(**{"variants.background": "inputs/other/background.vcf"}),
+        ("variant_effects",),
+    ),
+    "background VCF file": Change(
+        write(INPUTS["variants.background"], "##fileformat=VCFv4.2\n"),
+        ("variant_effects",),
+        config=False,
+    ),
+    "variants.tracks, .min_abs_diff, .top": Change(
+        set_config(**{"variants.tracks": ["TF"], "variants.min_abs_diff": 0.01, "variants.top": 5}),
+        ("variant_effects",),
     ),
     "prediction_tracks.regions": Change(
         set_config(**{"prediction_tracks.regions": "inputs/other/regions.bed"}),
@@ -236,6 +270,32 @@ CHANGES = {
         set_config(**{"mutagenesis.tracks": ["GATA1_K562"], "mutagenesis.top_variants": 2}),
         ("mutagenesis_regions model=danq",),
     ),
+    "attributions.windows, .method, .batch_size, .references, .steps": Change(
+        set_config(
+            **{
+                "attributions.windows": 20,
+                "attributions.method": "expected_gradients",
+                "attributions.batch_size": 64,
+                "attributions.references": 3,
+                "attributions.steps": 5,
+            }
+        ),
+        ("attributions",),
+    ),
+    "attributions.modisco.*": Change(
+        set_config(
+            **{
+                "attributions.modisco.window": 200,
+                "attributions.modisco.max_seqlets": 500,
+                "attributions.modisco.leiden_runs": 3,
+                "attributions.modisco.trim_threshold": 0.2,
+                "attributions.modisco.qvalue": 0.01,
+                "attributions.modisco.evalue": 1,
+                "attributions.modisco.min_seqlets": 30,
+            }
+        ),
+        ("modisco",),
+    ),
     "mutagenesis.models": Change(
         set_config(**{"mutagenesis.models": ["deepsea"]}),
         ("mutagenesis_regions model=deepsea", "mutagenesis model=deepsea"),
@@ -249,6 +309,7 @@ MISSING = {
     "track file": edit_sheet("GATA1_K562", 3, "missing/GATA1.bed"),
     "bins.blacklist": set_config(**{"bins.blacklist": "missing/blacklist.bed"}),
     "variants.vcfs": set_config(**{"variants.vcfs": {"demo": "missing/variants.vcf"}}),
+    "variants.background": set_config(**{"variants.background": "missing/background.vcf"}),
     "prediction_tracks.regions": set_config(**{"prediction_tracks.regions": "missing/regions.bed"}),
     "motifs.meme_file": set_config(**{"motifs.meme_file": "missing/motifs.meme"}),
     "train.init_from": set_config(**{"train.init_from": "missing/{model}"}),

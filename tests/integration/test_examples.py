@@ -70,6 +70,40 @@ def test_the_hg19_sheet_has_real_urls_and_a_cited_source():
     assert {settings["preset"] for settings in example["models"].values()} == {"full"}
 
 
+@pytest.mark.parametrize("name", STANDALONE)
+def test_published_setups_train_each_model_on_its_own_schedule(name):
+    """DanQ_train.py: batch 100, nb_epoch=60, Keras 0.2's EarlyStopping(patience=5);
+    DanQ-JASPAR_train.py: nb_epoch=32, patience=100 (never stops early); DeepSEA's run.sh and
+    4_train.lua: batch 16, no epoch limit, 301 validations of 110,000 samples without a lower
+    loss (7.5 passes of its 4.4 million samples: 8 here)."""
+    from seq2chrom.config import defaults, model_train
+
+    example = yaml.safe_load((EXAMPLES / name).read_text())
+    assert list(example["models"]) == ["deepsea", "danq", "danq_jaspar"]
+    schedule = {}
+    for model in example["models"]:
+        settings = {**defaults("train"), **model_train(example, model)}
+        keys = ("batch_size", "epochs", "patience", "patience_rule")
+        schedule[model] = tuple(settings[key] for key in keys)
+    assert schedule == {
+        "deepsea": (16, 60, 8, "keras3"),
+        "danq": (100, 60, 5, "keras0.2"),
+        "danq_jaspar": (100, 32, 100, "keras0.2"),
+    }
+
+
+def test_the_hg19_example_tiles_the_autosomes_only():
+    """DeepSEA's paper: chr8 and chr9 held out, "the rest of the autosomes were used for training
+    and validation": no chrX, chrY, chrM or unplaced contigs."""
+    from seq2chrom.data.bins import selected_sequences
+
+    pattern = yaml.safe_load((EXAMPLES / "deepsea_hg19.yaml").read_text())["bins"]["chromosomes"]
+    autosomes = [f"chr{n}" for n in range(1, 23)]
+    others = ["chrX", "chrY", "chrM", "chr23", "chr1_gl000191_random", "chrUn_gl000220", "chr0"]
+    assert all(selected_sequences(autosomes, pattern))
+    assert not any(selected_sequences(others, pattern))
+
+
 class ConnectionCounter:
     """A local socket standing in for every proxy: it counts (and drops) connections."""
 
@@ -149,14 +183,15 @@ def test_the_hg19_example_builds_its_dag_offline(tmp_path):
     workdir = project(tmp_path, "deepsea_hg19.yaml")
     jobs = dry_run(workdir, "config/examples/deepsea_hg19.yaml")
     assert jobs["label"] == 11 and jobs["encode"] == 3 and jobs["genome"] == 1
-    assert jobs["train"] == 2 and jobs["evaluate"] == 2  # deepsea and danq, full
+    assert jobs["train"] == 3 and jobs["evaluate"] == 3  # deepsea, danq, danq_jaspar, full
     assert "demo" not in jobs and "import_bundle" not in jobs
 
 
 def test_the_bundle_example_builds_its_dag_offline(tmp_path):
     workdir = project(tmp_path, "deepsea_bundle.yaml")
     jobs = dry_run(workdir, "config/examples/deepsea_bundle.yaml")
-    assert jobs["import_bundle"] == 3 and jobs["train"] == 2  # one import per split
+    assert jobs["import_bundle"] == 3 and jobs["train"] == 3  # one import per split
+    assert jobs["published_comparison"] == 3
     assert not {"genome", "tile", "label", "demo"} & set(jobs)
 
 

@@ -40,6 +40,7 @@ CATEGORIES = [
     "Evaluation",
     "Model comparison",
     "Motifs",
+    "Motifs (TF-MoDISco)",
     "Fine-tuning",
     "Variants",
     "Configuration",

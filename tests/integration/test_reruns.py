@@ -40,8 +40,13 @@ NOT_COPIED = shutil.ignore_patterns("report.html", "report.zip", "locks", "incom
 PER_MODEL = "per model"
 PER_COMPARISON = "per comparison"
 PER_VCF = "per variants model and VCF"  # config variants: vcfs x models (empty: every model)
+# the VCFs scored: those and, with variants.background, the background (one job per model)
+PER_SCORED_VCF = "per variants model and scored VCF"
 PER_MUTAGENESIS = "per mutagenesis model"  # config mutagenesis.models (empty: every model)
 PER_TRACKS_MODEL = "per model with prediction tracks"  # every model when regions are set
+# config attributions: models (empty: every model) when tracks are listed, and each track
+PER_ATTRIBUTION = "per attributions model"
+PER_ATTRIBUTION_TRACK = "per attributions model and track"
 MOTIF_MATCHING = {"motif_tomtom": PER_MODEL, "motif_logos": PER_MODEL, "report_summary": 1}
 TRAINING = {  # everything downstream of the split files, from training on
     "train": PER_MODEL,
@@ -54,11 +59,14 @@ TRAINING = {  # everything downstream of the split files, from training on
     "finetune_tuned": PER_COMPARISON,
     "finetune_comparison": PER_COMPARISON,
     "tracks_table": 1,
-    "variant_effects": PER_VCF,
+    "variant_effects": PER_SCORED_VCF,
     "variant_report": PER_VCF,
     "predict_region": PER_TRACKS_MODEL,
     "mutagenesis_regions": PER_MUTAGENESIS,
     "mutagenesis": PER_MUTAGENESIS,
+    "attributions": PER_ATTRIBUTION,
+    "modisco": PER_ATTRIBUTION_TRACK,
+    "modisco_report": PER_ATTRIBUTION,
 }
 LABEL_MATRIX = {"assemble": 1, "encode": 3, "data_summary": 1, **TRAINING}
 CONFIG_PAGE = {"config_html": 1}  # renders the whole config and the track sheet
@@ -182,18 +190,28 @@ def expected_jobs(workdir: Path, edit: Edit) -> tuple[Counter, list[str]]:
     """Jobs per rule, and the tracks relabelled, that `edit` of `workdir` should rerun."""
     config = read_config(workdir)
     variants, mutagenesis = config.get("variants") or {}, config.get("mutagenesis") or {}
+    explained = config.get("attributions") or {}
+    attribution_models = (
+        len(explained.get("models") or models(workdir)) if explained.get("tracks") else 0
+    )
     per = {
         PER_MODEL: len(models(workdir)),
         PER_COMPARISON: int(
             bool((read_config(workdir).get("finetune_comparison") or {}).get("model"))
         ),
         PER_VCF: len(variants.get("vcfs") or {}) * len(variants.get("models") or models(workdir)),
+        PER_SCORED_VCF: (len(variants.get("vcfs") or {}) + bool(variants.get("background")))
+        * len(variants.get("models") or models(workdir))
+        if variants.get("vcfs")
+        else 0,
         PER_MUTAGENESIS: len(mutagenesis.get("models") or models(workdir))
         if mutagenesis.get("tracks") or mutagenesis.get("top_variants")
         else 0,
         PER_TRACKS_MODEL: len(models(workdir))
         if (config.get("prediction_tracks") or {}).get("regions")
         else 0,
+        PER_ATTRIBUTION: attribution_models,
+        PER_ATTRIBUTION_TRACK: attribution_models * len(explained.get("tracks") or []),
     }
     counts: Counter = Counter()
     for group in edit.downstream:

@@ -56,8 +56,8 @@ SLURM_TEST_ARGS = [
     "2",
     "--slurm-no-account",
     "--slurm-keep-successful-logs",
-    # The node has 2 CPUs; rules asking for 8 threads, or group jobs 8 wide (the profile's
-    # `cores`), would never schedule.
+    # The node has 2 CPUs; rules asking for 8 threads (train; the profile's `cores`) would
+    # never schedule. Group jobs ask for one job's CPUs (the profiles' group_slots).
     "--max-threads",
     "2",
     "--cores",
@@ -163,7 +163,7 @@ def _small_workdir(path: Path) -> Path:
     config = yaml.safe_load((path / "config" / "config.yaml").read_text())
     config["models"] = {MODEL: {"preset": "small"}}
     config["finetune_comparison"] = {}  # its held-out tracks are not among the 4 kept
-    for step in ("variants", "prediction_tracks", "mutagenesis"):  # off: they name other tracks
+    for step in ("variants", "prediction_tracks", "mutagenesis", "attributions"):  # other tracks
         config.pop(step, None)
     # the GRES "GPUs" are /dev/null links no framework sees: without cpu, training stops
     config["train"].update(epochs=3, patience=5, device="cpu")
@@ -311,8 +311,12 @@ def test_every_non_local_rule_was_submitted_with_sbatch(runs):
     submitted = set().union(*(_rules_of(job["comment"]) for job in runs["jobs"]))
     assert _rules_run(log) <= submitted, f"ran {_rules_run(log)}, Slurm saw {submitted}"
     assert {"demo", "tile", "label", "encode", "train", "predict", "evaluate"} <= submitted
-    # The 4 label jobs went as one group job; the small tables as another.
-    assert [_rule_of(job["comment"]) for job in runs["jobs"]].count("label") == 1
+    # The 4 label jobs went as one group job; the small tables as another. A group job runs its
+    # jobs one at a time, and asks for that: one job's CPU, 4 x 2 minutes (profiles/slurm).
+    labels = [job for job in runs["jobs"] if _rule_of(job["comment"]) == "label"]
+    assert len(labels) == 1, labels
+    assert runs["records"][labels[0]["id"]]["NumCPUs"] == "1"
+    assert runs["records"][labels[0]["id"]]["TimeLimit"] == "00:08:00"
     # Snakemake's own account of each submission, with the Slurm job id and the plugin's log.
     ids = set(re.findall(r"has been submitted with SLURM jobid (\d+)", log))
     assert ids == {job["id"] for job in runs["jobs"]}
@@ -377,36 +381,32 @@ def test_requeued_training_resumes_from_its_checkpoint(runs):
     requeued = runs["saboteur"].requeued
     assert requeued, "the saboteur never saw a running train job with a checkpoint"
     record = runs["records"][requeued]
-    trains = sorted(
-        (job for job in runs["jobs"] if _rule_of(job["comment"]) == "train"),
-        key=lambda job: int(job["id"]),
-    )
-    assert trains[0]["id"] == requeued and len(trains) <= 2, trains
+    # Followed, not resubmitted: one Slurm job for the model, which ran twice (Restarts=1)
+    trains = [job for job in runs["jobs"] if _rule_of(job["comment"]) == "train"]
+    assert [job["id"] for job in trains] == [requeued], trains
     assert record["Requeue"] == "1", record
-    if len(trains) == 1:  # the one Slurm job ran twice (Restarts=1) and completed
-        assert record["Restarts"] == "1" and record["JobState"] == "COMPLETED", record
-    else:
-        # Known race of the plugin's squeue status check (no sacct on the test cluster): a
-        # requeue can read as FAILED for a moment, and Snakemake resubmits (retries). The
-        # resubmission must resume from the checkpoint and complete.
-        assert runs["records"][trains[1]["id"]]["JobState"] == "COMPLETED", trains
+    assert record["Restarts"] == "1" and record["JobState"] == "COMPLETED", record
     train_log = (runs["cluster"] / f"logs/train/{MODEL}.log").read_text()
     assert "resuming from checkpoint after epoch" in train_log, train_log[-3000:]
     history = pd.read_csv(runs["cluster"] / f"results/models/{MODEL}/history.tsv", sep="\t")
     assert history["epoch"].tolist() == [1, 2, 3]
-    # Only training asks to be requeueable (profiles/slurm: slurm_extra --requeue).
+    # Every job may be requeued (profiles/slurm: slurm-requeue, the plugin's own option).
     for job in runs["jobs"]:
-        expected = "1" if _rule_of(job["comment"]) == "train" else "0"
-        assert runs["records"][job["id"]]["Requeue"] == expected, job
+        assert runs["records"][job["id"]]["Requeue"] == "1", job
 
 
 TINY_SNAKEFILE = """
 rule all:
-    input: "model.txt"
+    input: "model.txt", expand("times/{i}.txt", i=range(3))
 
 rule prep:
     output: "data.txt"
     shell: "echo $TMPDIR > {output}"
+
+# named as the workflow's rule, so the profile groups it (labels on quick): start and end times
+rule label:
+    output: "times/{i}.txt"
+    shell: "date +%s.%N > {output}; sleep 1; date +%s.%N >> {output}"
 
 rule train:
     input: "data.txt"
@@ -419,9 +419,10 @@ rule train:
 
 def test_biowulf_profile_asks_for_typed_gpus_and_lscratch_for_training_only(slurm_env, tmp_path):
     """profiles/biowulf, edited as profiles/README.md says for 2 GPUs, on the test cluster
-    (which has Biowulf's partition names, v100x GPUs and lscratch)."""
+    (which has Biowulf's partition names, v100x GPUs and lscratch). Also: how many jobs of a
+    group job run at once, and Biowulf's own way to write the training request."""
     profile = yaml.safe_load((REPO / "profiles/biowulf/config.yaml").read_text())
-    profile["set-resources"]["train"]["slurm_extra"] = "'--requeue --gpus-per-node=v100x:2'"
+    profile["set-resources"]["train"]["slurm_extra"] = "'--gpus-per-node=v100x:2'"
     (tmp_path / "profile").mkdir()
     (tmp_path / "profile/config.yaml").write_text(yaml.safe_dump(profile))
     (tmp_path / "Snakefile").write_text(TINY_SNAKEFILE)
@@ -437,19 +438,35 @@ def test_biowulf_profile_asks_for_typed_gpus_and_lscratch_for_training_only(slur
     )
     assert run.returncode == 0, run.stderr[-5000:]
     jobs = {_rule_of(job["comment"]): job for job in _jobs_from(tmp_path, slurm_env, before)}
-    assert set(jobs) == {"prep", "train"}
-    prep, train = (_job_record(jobs[rule]["id"], slurm_env) for rule in ("prep", "train"))
+    assert set(jobs) == {"prep", "train", "label"}
+    prep, train, group = (_job_record(jobs[r]["id"], slurm_env) for r in ("prep", "train", "label"))
     # only training reads local scratch, so only it asks; minutes and MB of attempt 1
     assert prep["Partition"] == "norm" and "TresPerNode" not in prep, prep
     assert prep["TimeLimit"] == "02:00:00" and prep["MinMemoryNode"] == "8000M", prep
-    assert prep["Requeue"] == "0"
+    assert prep["Requeue"] == train["Requeue"] == "1"  # slurm-requeue
     assert train["Partition"] == "gpu", train
     # --gpus-per-node is recorded as --gres=gpu:v100x:2 would be, beside the lscratch GRES
     assert set(train["TresPerNode"].split(",")) == {"gres:gpu:v100x:2", "gres:lscratch:100"}
     assert "TresPerJob" not in train  # no second, untyped --gpus request
-    assert train["Requeue"] == "1"
     # Both GPUs of the allocation are visible to the job (MirroredStrategy would use both).
     assert (tmp_path / "model.txt").read_text().strip() == "0,1"
+    # Biowulf's documented form of the same request asks Slurm for the same (held, never run)
+    held = subprocess.run(
+        ["sbatch", "--parsable", "--hold", "--partition=gpu", "--gres=gpu:v100x:2,lscratch:100",
+         "--wrap=true"], env=slurm_env, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    biowulf_form = _job_record(held, slurm_env)
+    subprocess.run(["scancel", held], env=slurm_env, check=True)
+    assert set(biowulf_form["TresPerNode"].split(",")) == set(train["TresPerNode"].split(","))
+    # The 3 label jobs ran one at a time in their group job, which asked for that: one CPU and
+    # 3 x 2 minutes on quick.
+    spans = sorted(
+        tuple(map(float, path.read_text().split())) for path in (tmp_path / "times").iterdir()
+    )
+    assert len(spans) == 3 and all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), (
+        spans
+    )
+    assert (group["Partition"], group["NumCPUs"], group["TimeLimit"]) == ("quick", "1", "00:06:00")
 
 
 def _wait_for(predicate, seconds: float, step: float = 1.0):
@@ -465,26 +482,40 @@ def _wait_for(predicate, seconds: float, step: float = 1.0):
 
 def test_controller_job_stops_at_its_limit_resubmits_itself_and_finishes(slurm_env, tmp_path):
     """profiles/slurm/controller.sh submitted with sbatch from a project folder runs the demo
-    through profiles/slurm. Its time-limit signal (sent early here with `scancel --signal`) makes
-    it stop Snakemake, which cancels the running training job, and submit itself again; the
-    second round resumes training from its checkpoint and finishes the demo."""
+    through profiles/slurm. A second controller started in the same folder meanwhile meets
+    Snakemake's lock and stops. The first one's time-limit signal (sent early here with
+    `scancel --signal`) makes it stop Snakemake, which cancels the running training job, and
+    submit itself again; the second round resumes training from its checkpoint and finishes."""
     workdir = _small_workdir(tmp_path / "project")
     target = f"results/eval/{MODEL}/metrics.tsv"
     before = {job["id"] for job in _squeue(slurm_env)}
+    env = dict(slurm_env, XDG_CONFIG_HOME=str(tmp_path / "xdg"))  # no installed profile
+    controller = [str(REPO / "profiles/slurm/controller.sh"), *SLURM_TEST_ARGS]
+    controller += ["--max-threads", "1", "--cores", "1", target]
     submit = subprocess.run(
         # The controller takes 1 of the node's 2 CPUs (the next round asks for the same), so
-        # its jobs get 1 thread each.
-        ["sbatch", "--parsable", "--cpus-per-task=1", "--mem=1G"]
-        + [str(REPO / "profiles/slurm/controller.sh"), *SLURM_TEST_ARGS]
-        + ["--max-threads", "1", "--cores", "1", target],
+        # its jobs get 1 thread each. (Slurm 22.05 refuses --mem-per-cpu beside the script's
+        # --mem; where a newer Slurm takes it, the next round keeps --mem-per-cpu.)
+        ["sbatch", "--parsable", "--cpus-per-task=1", "--mem=1G", *controller],
         cwd=workdir,
-        env=slurm_env,
+        env=env,
         capture_output=True,
         text=True,
         check=True,
     )
     first = submit.stdout.strip().split(";")[0]
     checkpoint = workdir / "results" / "models" / MODEL / "checkpoint" / "latest"
+
+    # Once the first one's Snakemake holds its lock: a second controller in the same folder
+    # (run outside Slurm, the node's CPUs being taken) stops with Snakemake's lock message.
+    assert _wait_for(lambda: list(workdir.glob(".snakemake/locks/*.lock")), 300, step=0.5)
+    again = subprocess.run(
+        ["bash", *controller], cwd=workdir, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 1, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "round 1 of at most 10" in again.stdout
+    assert "Error: Directory cannot be locked" in again.stdout + again.stderr
+    assert "controller: snakemake finished with status 1" in again.stdout
 
     def training_with_checkpoint():
         jobs = _jobs_from(workdir, slurm_env, before)
@@ -513,7 +544,12 @@ def test_controller_job_stops_at_its_limit_resubmits_itself_and_finishes(slurm_e
     assert second and second["state"] == "COMPLETED", logs
     assert "resubmitted as job" in logs[f"seq2chrom-controller-{first}.log"]
     assert "round 2 of at most 10" in logs[f"seq2chrom-controller-{second['id']}.log"]
-    assert _job_record(second["id"], slurm_env)["NumCPUs"] == "1"  # as asked for round 1
+    assert (
+        f"profile {REPO / 'profiles/slurm'} (the repository's"
+        in logs[f"seq2chrom-controller-{first}.log"]
+    )
+    resubmitted = _job_record(second["id"], slurm_env)
+    assert (resubmitted["NumCPUs"], resubmitted["MinMemoryNode"]) == ("1", "1G")  # as round 1
     assert _job_record(first, slurm_env)["JobState"] == "COMPLETED"
     assert _job_record(train, slurm_env)["JobState"] == "CANCELLED"  # Snakemake cancelled it
     assert (workdir / target).exists()
@@ -521,6 +557,54 @@ def test_controller_job_stops_at_its_limit_resubmits_itself_and_finishes(slurm_e
     assert "resuming from checkpoint after epoch" in train_log, train_log[-3000:]
     history = pd.read_csv(workdir / f"results/models/{MODEL}/history.tsv", sep="\t")
     assert history["epoch"].tolist() == [1, 2, 3]
+
+
+def test_controller_uses_the_installed_profile_and_stops_on_a_job_that_can_never_start(
+    slurm_env, tmp_path
+):
+    """`seq2chrom install-profile slurm`, then an override in the installed copy: the demo's
+    first job on partition quick with one CPU more than the node has. The controller runs the
+    installed copy (the job reaches sbatch so: its partition and CPUs), charges the jobs to its
+    own account (sbatch -A), and stops the run with one line when Slurm leaves the job pending
+    with reason PartitionConfig; Snakemake cancels it, and no next round is submitted."""
+    workdir = _small_workdir(tmp_path / "project")
+    env = dict(slurm_env, XDG_CONFIG_HOME=str(tmp_path / "xdg"), SEQ2CHROM_CONTROLLER_POLL="1")
+    subprocess.run([str(BIN / "seq2chrom"), "install-profile", "slurm"], env=env, check=True)
+    installed = tmp_path / "xdg/snakemake/slurm"
+    profile = yaml.safe_load((installed / "config.yaml").read_text())
+    nodes = subprocess.check_output(["sinfo", "-h", "-N", "-p", "quick", "-o", "%c %m"], env=env)
+    columns = zip(*map(str.split, nodes.decode().splitlines()), strict=True)
+    node_cpus, node_mb = (max(map(int, values)) for values in columns)
+    profile["set-resources"]["demo"] = {"slurm_partition": "quick", "cpus_per_task": node_cpus + 1}
+    (installed / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
+    before = {job["id"] for job in _squeue(slurm_env)}
+    submit = subprocess.run(
+        ["sbatch", "--parsable", "--cpus-per-task=1", "--mem=1G", "--account=lab42"]
+        + [str(REPO / "profiles/slurm/controller.sh"), *SLURM_TEST_ARGS, "results/data/train.h5"],
+        cwd=workdir, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    controller = submit.stdout.strip().split(";")[0]
+    ended = _wait_for(
+        lambda: _job_record(controller, slurm_env).get("JobState") in ("COMPLETED", "FAILED"), 300
+    )
+    log = (workdir / f"seq2chrom-controller-{controller}.log").read_text()
+    assert ended, log[-3000:]
+    assert f"controller: profile {installed} (installed by seq2chrom install-profile" in log
+    jobs = [job for job in _jobs_from(workdir, slurm_env, before) if job["id"] != controller]
+    assert [_rule_of(job["comment"]) for job in jobs] == ["demo"], jobs
+    demo = _job_record(jobs[0]["id"], slurm_env)
+    assert (demo["Partition"], demo["NumCPUs"]) == ("quick", str(node_cpus + 1)), demo
+    assert demo["Account"] == "lab42" and demo["JobState"] == "CANCELLED", demo
+    errors = [line for line in log.splitlines() if line.startswith("controller: error:")]
+    assert errors == [
+        f"controller: error: job {jobs[0]['id']} of rule demo can never start on partition "
+        f"quick: it asks for {node_cpus + 1} CPUs, 4000M memory and 1:00:00; the partition's "
+        f"largest node has {node_cpus} CPUs and {node_mb} MB, "
+        "its time limit is infinite (Slurm: PartitionConfig); lower the rule's "
+        f"threads/cpus_per_task, mem_mb or runtime in {installed}/config.yaml"
+    ], log[-3000:]
+    assert _job_record(controller, slurm_env)["JobState"] == "FAILED"
+    assert "resubmitted" not in log and "stopped without a next round" in log
 
 
 def test_a_60_track_data_build_needs_ten_submissions(slurm_env, tmp_path):
@@ -550,6 +634,14 @@ def test_a_60_track_data_build_needs_ten_submissions(slurm_env, tmp_path):
     assert sorted(submitted) == sorted(
         ["demo", "genome", "tile", "label", "label", "assemble"] + ["encode"] * 3 + ["data_summary"]
     ), submitted
+    # one job's CPU and memory, 2 minutes per label (one at a time): 50 and 10 labels
+    groups = [
+        _job_record(job["id"], slurm_env)
+        for job in _jobs_from(workdir, slurm_env, before)
+        if _rule_of(job["comment"]) == "label"
+    ]
+    assert sorted(record["TimeLimit"] for record in groups) == ["00:20:00", "01:40:00"]
+    assert {(record["NumCPUs"], record["MinMemoryNode"]) for record in groups} == {("1", "1000M")}
     assert len(list((workdir / "results" / "labels").glob("*.npy"))) == 60
 
 
@@ -591,7 +683,6 @@ rule all:
 
 rule work:
     output: "done.txt"
-    resources: slurm_extra="'--requeue'"
     shell: "if [ -e started ]; then touch {output}; else touch started; sleep 120; fi"
 """
 
@@ -609,6 +700,7 @@ def test_a_requeued_job_is_not_reported_failed(slurm_env, tmp_path, repeat):
     (tmp_path / "Snakefile").write_text(REQUEUE_SNAKEFILE)
     before = {job["id"] for job in _squeue(slurm_env)}
     command = [str(BIN / "snakemake"), "--executor", "slurm", "--jobs", "1", "--retries", "0"]
+    command += ["--slurm-requeue"]  # as the profiles: sbatch --requeue, and the plugin follows
     command += [*SLURM_TEST_ARGS, "--slurm-init-seconds-before-status-checks", "1"]
     command += ["--seconds-between-status-checks", "1", "--max-status-checks-per-second", "10"]
     run = subprocess.Popen(command, cwd=tmp_path, env=slurm_env, stderr=subprocess.PIPE, text=True)

@@ -1,6 +1,8 @@
 """The demo check of the steps that use the trained models: variant effects separate the
-motif-destroying demo variants from the controls, the bigWigs hold the models' predictions,
-mutagenesis finds the planted motifs, and the Summary has every model's numbers.
+motif-destroying demo variants from the controls (their e-values against the demo background
+are the direct count, their annotated VCF reads back through its tabix index), the bigWigs hold
+the models' predictions, mutagenesis finds the planted motifs, and the Summary has every
+model's numbers.
 
 Needs the whole demo workflow (the session fixture `finished_demo`, tests/integration/conftest.py).
 """
@@ -15,6 +17,7 @@ import pyBigWig
 import pytest
 import yaml
 from seq2chrom.demo.tracks import DEMO_TRACKS
+from seq2chrom.modelfile.loading import load_model
 from sklearn.metrics import roc_auc_score
 
 pytestmark = pytest.mark.slow
@@ -47,7 +50,7 @@ def variant_models(workdir) -> list[str]:
 def separation(workdir, model: str) -> dict[str, float]:
     """AUROC of |diff| on each single-factor TF track: that factor's variants vs controls."""
     effects = pd.read_csv(workdir / f"results/variants/{model}/demo.tsv.gz", sep="\t")
-    assert list(effects.columns) == EFFECT_COLUMNS
+    assert list(effects.columns) == [*EFFECT_COLUMNS, "evalue"]  # the demo has a background
     kinds = demo_vcf(workdir).set_index("id")
     aurocs = {}
     for track in DEMO_TRACKS:
@@ -77,8 +80,41 @@ def test_variant_effects_separate_motif_variants_from_controls(finished_demo, mo
     assert top["variant_id"].head(10).str.startswith("demo_motif").mean() >= 0.8
 
 
+@pytest.mark.parametrize("model", ["deepsea", "danq"])
+def test_evalues_and_the_annotated_vcf(finished_demo, model):
+    import h5py
+    import pysam
+
+    if model not in variant_models(finished_demo):
+        pytest.skip(f"{model} scores no variants in this config")
+    folder = finished_demo / f"results/variants/{model}"
+    with h5py.File(folder / "background.h5") as h5:
+        null = np.abs(h5["alt_prob"][:] - h5["ref_prob"][:])
+    with h5py.File(folder / "demo.h5") as h5:
+        effect = np.abs(h5["alt_prob"][:] - h5["ref_prob"][:])
+        evalue = h5["evalue"][:]
+        ids = h5["variants/variant_id"].asstr()[:].tolist()
+        min_evalue = h5["variants/min_evalue"][:]
+    assert len(null) == 300 and effect.shape[1] == null.shape[1]
+    np.testing.assert_allclose(evalue, (null[None] > effect[:, None]).mean(axis=1), rtol=1e-6)
+    kinds = demo_vcf(finished_demo).set_index("id").loc[ids, "kind"].to_numpy()
+    # motif-destroying variants are rarer than random SNVs on some track; controls are not
+    assert np.median(min_evalue[kinds == "motif"]) < np.median(min_evalue[kinds == "control"])
+    vcf = pysam.VariantFile(str(folder / "demo.vcf.gz"))
+    records = {r.id: r for r in vcf.fetch("chr8")}  # through the tabix index
+    assert len(records) == sum(1 for i in ids if i in records) > 0
+    row = ids.index(next(iter(records)))
+    record = records[ids[row]]
+    assert (
+        record.info["S2C_TRACK"][0]
+        == pd.read_csv(folder / "demo.top.tsv", sep="\t")
+        .set_index("variant_id")
+        .loc[ids[row], "top_track"]
+    )
+    np.testing.assert_allclose(record.info["S2C_EVALUE"][0], min_evalue[row], rtol=1e-5)
+
+
 def test_bigwigs_hold_the_models_predictions(finished_demo):
-    import keras
     from seq2chrom.data.genome import open_genome, read_chromosome
     from seq2chrom.inference.predict import predict_both_strands
     from seq2chrom.inference.tracks import centred_windows
@@ -88,7 +124,7 @@ def test_bigwigs_hold_the_models_predictions(finished_demo):
     regions = pd.read_csv(finished_demo / config["prediction_tracks"]["regions"], sep="\t",
                           header=None)  # fmt: skip
     model_name = list(config["models"])[0]
-    model = keras.models.load_model(finished_demo / f"results/models/{model_name}/model.keras")
+    model = load_model(finished_demo / f"results/models/{model_name}/model.keras")
     all_tracks = yaml.safe_load(
         (finished_demo / f"results/models/{model_name}/config.yaml").read_text()
     )["tracks"]

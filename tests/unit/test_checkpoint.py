@@ -45,3 +45,14 @@ def test_a_save_that_runs_out_of_space_keeps_the_previous_epoch(tmp_path):
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.layers[0].kernel), weights[0])
     assert json.loads((checkpoint.latest() / "state.json").read_text())["epoch"] == 1
     assert len(best) == len(weights)
+
+
+def test_clear_removes_the_epochs_but_keeps_the_trainers_lock_file(tmp_path):
+    """A checkpoint of other settings is cleared while its trainer holds checkpoint/lock:
+    removing that file would let a second trainer lock a new one of the same name."""
+    checkpoint = Checkpoint(tmp_path)
+    checkpoint.save(_tiny_model(), {"epoch": 1}, None)
+    (tmp_path / "lock").write_text("pid=1 host=h job=\n")
+    checkpoint.clear()
+    assert [path.name for path in tmp_path.iterdir()] == ["lock"]
+    assert checkpoint.latest() is None

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from seq2chrom.cli import main
 
-from tests.unit.toy_models import composition_model, motif_model
+from tests.unit.toy_models import composition_model, motif_model, random_model
 
 WINDOW = 40
 
@@ -50,10 +50,14 @@ def test_score_variants_writes_effects_summary_and_skipped(tmp_path, genome, cap
             b"2\t5\tdel\tAA\tA\n"
         )
     )
-    out = tmp_path / "out" / "demo.tsv.gz"
+    out = tmp_path / "out" / "demo.h5"
     argv = ["score-variants", "--model", str(model), "--genome", str(genome), "--vcf", str(vcf)]
     assert main([*argv, "--out", str(out), "--track-sheet", str(sheet), "--device", "cpu"]) == 0
-    effects = pd.read_csv(out, sep="\t", dtype={"chrom": str})
+    assert sorted(p.name for p in out.parent.iterdir()) == [
+        "demo.h5", "demo.skipped.tsv", "demo.top.tsv", "demo.tsv.gz", "demo.vcf.gz",
+        "demo.vcf.gz.tbi",
+    ]  # fmt: skip
+    effects = pd.read_csv(out.with_name("demo.tsv.gz"), sep="\t", dtype={"chrom": str})
     assert list(effects.columns) == [
         "variant_id", "chrom", "pos", "ref", "alt", "track", "ref_prob", "alt_prob", "diff",
         "logfc",
@@ -62,13 +66,16 @@ def test_score_variants_writes_effects_summary_and_skipped(tmp_path, genome, cap
     assert effects["chrom"].tolist()[:2] == ["1", "1"]  # the VCF's names are kept
     np.testing.assert_allclose(effects["diff"][:4], [0.025, -0.025, 0.025, -0.025], atol=1e-6)
     np.testing.assert_allclose(effects["diff"][4:], [0, 0], atol=1e-6)  # deletion in poly-A
-    first = gzip.decompress(out.read_bytes()).decode().splitlines()[1].split("\t")
+    first = gzip.decompress(out.with_name("demo.tsv.gz").read_bytes()).decode()
+    first = first.splitlines()[1].split("\t")
     # window of 1:10 = 11 N + 29 C: AT 0 -> 1/40 with the A; numbers as %.7g
     assert first[:9] == ["1:10:C:A", "1", "10", "C", "A", "AT", "0", "0.025", "0.025"]
     top = pd.read_csv(tmp_path / "out" / "demo.top.tsv", sep="\t")
     assert list(top.columns[5:]) == [
         "top_track", "top_diff", "max_abs_diff", "mean_abs_diff_TF", "mean_abs_diff_DNase",
+        "strongest",
     ]  # fmt: skip
+    assert top["strongest"].tolist()[0] == "GC:-0.025|AT:0.025"
     assert top["variant_id"].tolist()[-1] == "del"  # strongest first
     skipped = pd.read_csv(tmp_path / "out" / "demo.skipped.tsv", sep="\t")
     assert skipped["variant_id"].tolist() == ["bad_ref", "past", "sv"]
@@ -91,14 +98,14 @@ def test_malformed_vcf_stops_with_one_line(tmp_path, genome, capsys):
     vcf = tmp_path / "bad.vcf"
     vcf.write_text("#CHROM\tPOS\tID\tREF\tALT\nchr1\t10\t.\tC\n")
     argv = ["score-variants", "--model", str(model), "--genome", str(genome), "--vcf", str(vcf)]
-    assert main([*argv, "--out", str(tmp_path / "o.tsv.gz")]) == 1
+    assert main([*argv, "--out", str(tmp_path / "o.h5")]) == 1
     error = capsys.readouterr().err.strip().splitlines()
     assert error == [
         f"seq2chrom score-variants: error: {vcf}:2: 4 tab-separated column(s), a VCF record "
         "needs at least 5 (CHROM POS ID REF ALT) (fix: give a tab-separated VCF (CHROM POS ID "
         "REF ALT ...), e.g. from `bcftools view`)"
     ]
-    assert not (tmp_path / "o.tsv.gz").exists()
+    assert not (tmp_path / "o.h5").exists()
 
 
 def test_predict_region_writes_one_bigwig_per_track(tmp_path, genome):
@@ -252,10 +259,10 @@ def test_a_vcf_without_records_writes_empty_tables(tmp_path, genome):
     model = save(composition_model(WINDOW), tmp_path / "m", ["AT", "GC"])
     vcf = tmp_path / "empty.vcf"
     vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n")
-    out = tmp_path / "empty.tsv.gz"
+    out = tmp_path / "empty.h5"
     argv = ["score-variants", "--model", str(model), "--genome", str(genome), "--vcf", str(vcf)]
     assert main([*argv, "--out", str(out)]) == 0
-    assert pd.read_csv(out, sep="\t").empty
+    assert pd.read_csv(tmp_path / "empty.tsv.gz", sep="\t").empty
     top = tmp_path / "empty.top.tsv"
     assert list(pd.read_csv(top, sep="\t").columns)[:6] == [
         "variant_id", "chrom", "pos", "ref", "alt", "top_track",
@@ -270,11 +277,11 @@ def test_an_empty_vcf_file_is_scored_as_empty_with_a_warning(tmp_path, genome, c
     model = save(composition_model(WINDOW), tmp_path / "m", ["AT", "GC"])
     vcf = tmp_path / "download.vcf.gz"
     vcf.write_bytes(b"")  # what a failed download leaves
-    out = tmp_path / "empty.tsv.gz"
+    out = tmp_path / "empty.h5"
     argv = ["score-variants", "--model", str(model), "--genome", str(genome), "--vcf", str(vcf)]
     with caplog.at_level(logging.WARNING):
         assert main([*argv, "--out", str(out)]) == 0
-    assert pd.read_csv(out, sep="\t").empty
+    assert pd.read_csv(tmp_path / "empty.tsv.gz", sep="\t").empty
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [f"{vcf}: empty file (0 bytes, no VCF header); usually a failed download"]
 
@@ -284,7 +291,125 @@ def test_a_model_whose_config_lists_other_tracks_stops_with_one_line(tmp_path, g
     vcf = tmp_path / "in.vcf"
     vcf.write_text("#CHROM\tPOS\tID\tREF\tALT\nchr1\t10\t.\tC\tA\n")
     argv = ["score-variants", "--model", str(model), "--genome", str(genome), "--vcf", str(vcf)]
-    assert main([*argv, "--out", str(tmp_path / "o.tsv.gz"), "--device", "cpu"]) == 1
+    assert main([*argv, "--out", str(tmp_path / "o.h5"), "--device", "cpu"]) == 1
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "2 outputs but config.yaml lists 3 tracks" in error[0]
-    assert not (tmp_path / "o.tsv.gz").exists()
+    assert not (tmp_path / "o.h5").exists()
+
+
+@pytest.fixture(scope="module")
+def demo_inputs(tmp_path_factory):
+    """The demo VCF (plus a symbolic allele and a wrong REF) and 200 background SNVs, on the
+    demo genome's chr8 and chr9, and a model of 6 random tracks saved like a trained one."""
+    from seq2chrom.demo.build import build_demo
+    from seq2chrom.demo.genome import chrom_offsets
+    from seq2chrom.demo.motifs import load_factor_motifs
+    from seq2chrom.demo.variants import (
+        VARIANT_CHROMS,
+        background_vcf_text,
+        demo_background,
+        demo_variants,
+        vcf_text,
+    )
+
+    folder = tmp_path_factory.mktemp("demo")
+    demo = build_demo(1)
+    seq = np.concatenate(list(demo.genome.values()))
+    chroms, offsets = list(demo.genome), chrom_offsets()
+    variants = demo_variants(seq, offsets, chroms, demo.sites, load_factor_motifs(),
+                             np.random.default_rng(5))  # fmt: skip
+    end = int(variants.loc[variants["chrom"] == "chr9", "pos"].max()) + 100  # after the last
+    base = chr(demo.genome["chr9"][end - 1]).upper()
+    other = "ACGT"[("ACGT".index(base) + 1) % 4]
+    odd = (
+        f"chr9\t{end}\tsv\t{base}\t<DEL>,{other}\t.\t.\t.\n"
+        f"chr9\t{end + 1}\twrong\tNNNN\tA\t.\t.\t.\n"
+    )
+    (folder / "demo.vcf").write_text(vcf_text(variants) + odd)
+    background = demo_background(seq, offsets, chroms, np.random.default_rng(6), 200)
+    (folder / "background.vcf").write_text(background_vcf_text(background))
+    (folder / "genome.fa").write_text(
+        "".join(f">{c}\n{demo.genome[c].tobytes().decode()}\n" for c in VARIANT_CHROMS)
+    )
+    tracks = [f"track_{j}" for j in range(6)]
+    save(random_model(1000, 6), folder / "m", tracks)
+    (folder / "tracks.tsv").write_text(
+        "name\tassay\n"
+        + "".join(f"{t}\t{'TF' if j < 4 else 'DNase'}\n" for j, t in enumerate(tracks))  # fmt: skip
+    )
+    return folder
+
+
+def score(folder, vcf, out, *extra):
+    argv = ["score-variants", "--model", str(folder / "m" / "model.keras"), "--genome",
+            str(folder / "genome.fa"), "--vcf", str(vcf), "--device", "cpu", "--track-sheet",
+            str(folder / "tracks.tsv"), "--out", str(out), *extra]  # fmt: skip
+    assert main(argv) == 0
+
+
+def test_a_sharded_run_writes_the_bytes_of_an_unsharded_one(demo_inputs, tmp_path):
+    folder = demo_inputs
+    vcf, background = folder / "demo.vcf", tmp_path / "background.h5"
+    score(folder, folder / "background.vcf", background, "--tsv-tracks")
+    table = ["--background", str(background), "--tsv-tracks", "TF", "--min-abs-diff", "0.001"]
+    score(folder, vcf, tmp_path / "whole" / "demo.h5", *table, "--top", "25")
+    assert main(["split-vcf", "--vcf", str(vcf), "--shard-size", "40", "--out-dir",
+                 str(tmp_path / "shards")]) == 0  # fmt: skip
+    shards = sorted((tmp_path / "shards").iterdir())
+    assert [p.name for p in shards] == ["00000.vcf.gz", "00001.vcf.gz", "00002.vcf.gz",
+                                        "00003.vcf.gz"]  # fmt: skip
+    parts = []
+    for shard in shards:
+        parts.append(tmp_path / "parts" / shard.name.replace(".vcf.gz", ".h5"))
+        score(folder, shard, parts[-1], "--background", str(background), "--part")
+    assert sorted(p.name for p in (tmp_path / "parts").iterdir())[:2] == [
+        "00000.h5", "00000.skipped.tsv",
+    ]  # fmt: skip
+    gather = ["gather-variants", "--vcf", str(vcf), "--parts", *map(str, parts), "--out",
+              str(tmp_path / "gathered" / "demo.h5"), "--track-sheet",
+              str(folder / "tracks.tsv")]  # fmt: skip
+    assert main([*gather, *table[2:], "--top", "25"]) == 0
+    names = ["demo.h5", "demo.skipped.tsv", "demo.top.tsv", "demo.tsv.gz", "demo.vcf.gz",
+             "demo.vcf.gz.tbi"]  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "gathered").iterdir()) == names
+    for name in names:
+        whole = (tmp_path / "whole" / name).read_bytes()
+        assert (tmp_path / "gathered" / name).read_bytes() == whole, name
+    skipped = pd.read_csv(tmp_path / "whole" / "demo.skipped.tsv", sep="\t")
+    assert skipped["variant_id"].tolist() == ["sv", "wrong"]
+    top = pd.read_csv(tmp_path / "whole" / "demo.top.tsv", sep="\t")
+    assert len(top) == 25 and top["max_abs_diff"].is_monotonic_decreasing
+    effects = pd.read_csv(tmp_path / "whole" / "demo.tsv.gz", sep="\t")
+    assert set(effects["track"]) <= {f"track_{j}" for j in range(4)}  # the TF tracks
+    assert (effects["diff"].abs() >= 0.001).all() and "evalue" in effects
+
+
+def test_evalues_of_a_scored_vcf_are_the_direct_count(demo_inputs, tmp_path):
+    import h5py
+    import pysam
+    from seq2chrom.variants.vcf import read_vcf
+
+    folder = demo_inputs
+    background = tmp_path / "background.h5"
+    score(folder, folder / "background.vcf", background, "--tsv-tracks")
+    score(folder, folder / "demo.vcf", tmp_path / "demo.h5", "--background", str(background))
+    with h5py.File(background) as h5:
+        null = np.abs(h5["alt_prob"][:] - h5["ref_prob"][:])
+    with h5py.File(tmp_path / "demo.h5") as h5:
+        assert h5.attrs["n_background"] == len(null) == 200
+        effect = np.abs(h5["alt_prob"][:] - h5["ref_prob"][:])
+        evalue = h5["evalue"][:]
+        min_evalue = h5["variants/min_evalue"][:]
+        ids = h5["variants/variant_id"].asstr()[:]
+    direct = (null[None, :, :] > effect[:, None, :]).mean(axis=1)
+    np.testing.assert_allclose(evalue, direct, rtol=1e-6, atol=0)
+    np.testing.assert_array_equal(min_evalue, evalue.min(axis=1))
+    records = read_vcf(folder / "demo.vcf")
+    assert len(effect) == len(records.variants) - 1  # all but the wrong REF
+    assert (min_evalue < 1).any() and (min_evalue > 0).any()
+    vcf = pysam.VariantFile(str(tmp_path / "demo.vcf.gz"))  # tabix index found beside it
+    first = next(iter(vcf.fetch("chr9")))  # a region read through the index
+    row = list(ids).index(first.id)
+    np.testing.assert_allclose(first.info["S2C_EVALUE"][0], min_evalue[row], rtol=1e-5)
+    counts = {chrom: sum(1 for _ in vcf.fetch(chrom)) for chrom in ("chr8", "chr9")}
+    assert sum(counts.values()) == records.records and min(counts.values()) > 0

@@ -47,13 +47,17 @@ def test_every_profile_is_valid_yaml_with_its_executor(name):
             assert resources["slurm_partition"] == "gpu"
             requests = f"{resources.get('gres', '')} {resources.get('slurm_extra', '')}"
             assert resources.get("gpu") or re.search(r"gpu:|--gpus-per-node=", requests)
-        assert "--requeue" in profile["set-resources"]["train"]["slurm_extra"]
+        # Slurm may requeue any job and the plugin follows it (its own option, not --requeue
+        # in slurm_extra, which it does not know of and reports a NODE_FAIL as failed)
+        assert profile["slurm-requeue"] is True
+        assert "--requeue" not in yaml.safe_dump(profile["set-resources"])
 
 
 def test_copy_then_refuse_then_force_and_link(tmp_path):
     target = install_profile("slurm", PROFILES, tmp_path)
     assert target == tmp_path / "slurm" and not target.is_symlink()
     assert (target / "config.yaml").read_text() == (PROFILES / "slurm/config.yaml").read_text()
+    assert sorted(path.name for path in target.iterdir()) == ["config.yaml"]  # no controller.sh
     with pytest.raises(InputError, match="add --force"):
         install_profile("slurm", PROFILES, tmp_path)
     linked = install_profile("slurm", PROFILES, tmp_path, link=True, force=True)
@@ -112,7 +116,7 @@ def test_runtime_and_memory_grow_with_the_attempt(name):
 
 def test_biowulf_jobs_stay_under_their_partition_limits():
     """Every attempt Snakemake makes (retries + 1) fits its partition, group jobs too: a group
-    runs `cores` of its jobs side by side, so it takes ceil(components / cores) job runtimes."""
+    runs its jobs one at a time (the plugin's --jobs 1), so it takes `components` runtimes."""
     profile = yaml.safe_load((PROFILES / "biowulf" / "config.yaml").read_text())
     last = profile["retries"] + 1
     default = profile["default-resources"]
@@ -124,8 +128,7 @@ def test_biowulf_jobs_stay_under_their_partition_limits():
             continue  # the rule's own runtime: checked on the example config's dry run
         runtime = _resource(merged["runtime"], last)
         if rule in groups:
-            width = math.ceil(profile["group-components"][groups[rule]] / profile["cores"])
-            runtime *= width
+            runtime *= profile["group-components"][groups[rule]]
         assert runtime <= BIOWULF_LIMITS[partition], (rule, partition, runtime)
     # grouped rules go to quick together (a group job has one partition)
     for group in set(groups.values()):
@@ -173,7 +176,7 @@ def test_no_k80_and_local_scratch_only_for_the_rules_that_read_it():
         job = SimpleNamespace(resources=Resources(entry))
         validate_slurm_extra(job)
         assert set_gres_string(job) == " --gres=lscratch:100"
-        assert entry["slurm_extra"].split() == ["--requeue", "--gpus-per-node=v100x:1"]
+        assert entry["slurm_extra"].split() == ["--gpus-per-node=v100x:1"]
 
 
 class Resources(dict):
@@ -192,3 +195,57 @@ def test_controller_scripts_are_valid_batch_scripts(name):
     limit = re.search(r"#SBATCH --time=(?:(\d+)-)?(\d+):", text)
     days = int(limit.group(1) or 0) + int(limit.group(2)) / 24
     assert days <= 10
+
+
+@pytest.mark.parametrize("name", ["slurm", "biowulf"])
+def test_group_jobs_ask_for_one_job_at_a_time(name):
+    """The plugin runs a group job's jobs one at a time (it starts the group with --jobs 1), so
+    each job takes the one `group_slots` slot a group submission has (scope local): Snakemake
+    then stacks them, and the group asks for one job's CPUs and the sum of the runtimes
+    (measured on the test cluster: tests/integration/test_slurm.py)."""
+    profile = yaml.safe_load((PROFILES / name / "config.yaml").read_text())
+    assert profile["resources"] == {"group_slots": 1}
+    assert profile["set-resource-scopes"] == {"group_slots": "local"}
+    assert profile["default-resources"]["group_slots"] == 1
+    assert not any("group_slots" in entry for entry in profile["set-resources"].values())
+
+
+def _controller(script: Path, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """A controller run outside Slurm with `--version` for Snakemake: it prints which profile it
+    chose, and Snakemake its version."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SEQ2CHROM_"))}
+    environ["PATH"] = f"{BIN}{os.pathsep}{environ['PATH']}"
+    return subprocess.run(
+        ["bash", str(script), "--version"],
+        cwd=cwd,
+        env=environ | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_controller_uses_the_installed_profile_and_says_so(tmp_path):
+    xdg = tmp_path / "xdg"
+    installed = install_profile("biowulf", PROFILES, xdg / "snakemake")
+    run = _controller(PROFILES / "biowulf/controller.sh", tmp_path, XDG_CONFIG_HOME=str(xdg))
+    assert run.returncode == 0, run.stderr
+    assert f"controller: profile {installed} (installed by seq2chrom install-profile" in run.stdout
+    # SEQ2CHROM_PROFILE wins, and must name a profile folder
+    run = _controller(
+        PROFILES / "slurm/controller.sh", tmp_path, SEQ2CHROM_PROFILE=str(tmp_path / "none")
+    )
+    assert run.returncode == 2
+    assert f"no config.yaml in the profile folder {tmp_path / 'none'}" in run.stderr
+
+
+def test_a_copied_controller_says_to_submit_the_repositorys(tmp_path):
+    for name in ("slurm", "biowulf"):
+        (tmp_path / name).mkdir()
+        copy = tmp_path / name / "controller.sh"
+        copy.write_text((PROFILES / name / "controller.sh").read_text())
+        run = _controller(copy, tmp_path)
+        assert run.returncode == 2, run.stdout
+        assert run.stderr.strip().endswith(
+            f"submit the repository's: sbatch /path/to/seq2chrom/profiles/{name}/controller.sh"
+        )

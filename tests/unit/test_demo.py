@@ -60,7 +60,8 @@ def _files(directory: Path) -> dict[str, bytes]:
 def test_same_seed_gives_identical_bytes(demo_dir, tmp_path):
     again = _files(_run_demo(tmp_path / "again", SEED))
     assert again == _files(demo_dir)
-    assert len(again) == 4 + len(DEMO_TRACKS)  # genome, truth, variants.vcf.gz, regions.bed
+    # genome, truth, variants.vcf.gz, background.vcf.gz, regions.bed
+    assert len(again) == 5 + len(DEMO_TRACKS)
 
 
 def test_different_seed_gives_different_data(demo_dir, tmp_path):

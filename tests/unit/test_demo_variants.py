@@ -10,6 +10,8 @@ from seq2chrom.demo.motifs import load_factor_motifs
 from seq2chrom.demo.variants import (
     MIN_CONTROL_DISTANCE,
     VARIANT_CHROMS,
+    background_vcf_text,
+    demo_background,
     demo_regions,
     demo_variants,
     vcf_text,
@@ -62,3 +64,18 @@ def test_regions_are_on_the_first_test_chromosome(demo):
     assert (regions["chrom"] == VARIANT_CHROMS[0]).all()
     assert ((regions["end"] - regions["start"]) == 20_000).all()
     assert (regions["start"] % 200 == 0).all() and regions["start"].is_monotonic_increasing
+
+
+def test_background_snvs_match_the_genome_on_the_test_chromosomes(demo, tmp_path):
+    built, _, _ = demo
+    seq = np.concatenate(list(built.genome.values()))
+    table = demo_background(seq, chrom_offsets(), list(built.genome), np.random.default_rng(3), 50)
+    assert len(table) == 50 and set(table["chrom"]) <= set(VARIANT_CHROMS)
+    for row in table.itertuples():
+        assert built.genome[row.chrom][row.pos - 1 : row.pos].tobytes().decode().upper() == row.ref
+    assert (table["ref"] != table["alt"]).all() and set(table["alt"]) <= set("ACGT")
+    path = tmp_path / "background.vcf"
+    path.write_text(background_vcf_text(table))
+    records = read_vcf(path)
+    assert len(records.variants) == 50 and records.skipped.empty
+    assert records.variants.sort_values(["chrom", "pos"]).index.tolist() == list(range(50))

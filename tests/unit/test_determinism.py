@@ -110,7 +110,7 @@ def train(folder: Path, splits: tuple[Path, Path]) -> subprocess.CompletedProces
 
 @pytest.mark.slow  # trains a model
 def test_tiny_training_on_cpu_gives_identical_history_and_weights(tmp_path):
-    import keras
+    from seq2chrom.modelfile.loading import load_model
 
     splits = (
         planted_split(tmp_path / "train.h5", 600, seed=0),
@@ -127,6 +127,6 @@ def test_tiny_training_on_cpu_gives_identical_history_and_weights(tmp_path):
         second.drop(columns=HISTORY_TIMING),
         check_exact=True,
     )
-    weights = [keras.saving.load_model(run / "model.keras").get_weights() for run in runs]
+    weights = [load_model(run / "model.keras").get_weights() for run in runs]
     for a, b in zip(*weights, strict=True):
         np.testing.assert_array_equal(a, b)

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -32,6 +31,7 @@ from tests.unit.training_data import planted_split
         ({"CUDA_VISIBLE_DEVICES": "0,1", "SLURM_GPUS_ON_NODE": "2"},
          {"CUDA_VISIBLE_DEVICES": "0,1", "SLURM_GPUS_ON_NODE": "2"}),
         ({"SLURM_JOB_GPUS": "0"}, {"SLURM_JOB_GPUS": "0"}),  # index 0: one GPU
+        ({"SLURM_STEP_GPUS": "1"}, {"SLURM_STEP_GPUS": "1"}),  # an srun step's GPU
         ({"SLURM_GPUS_ON_NODE": "0"}, {}),  # a count: none
         ({"CUDA_VISIBLE_DEVICES": ""}, {}),
         ({"CUDA_VISIBLE_DEVICES": "-1"}, {}),
@@ -57,7 +57,8 @@ def test_decide_auto_gpu_cpu():
         decide("auto", {"CUDA_VISIBLE_DEVICES": "0"}, [], "TensorFlow 2.21.0", "tensorflow")
     message = str(info.value)
     assert "TensorFlow 2.21.0 sees none" in message
-    assert 'pip install -e ".[gpu]"' in message and "module load CUDA" in message
+    assert 'make setup GPU=1 (pip install -e ".[gpu]"' in message
+    assert "with no CUDA or cuDNN module loaded" in message  # one CUDA on the library path
     assert "train.device: cpu" in message and "\n" not in message
     with pytest.raises(InputError, match="jax\\[cuda12\\]"):
         decide("gpu", {"SLURM_GPUS_ON_NODE": "1"}, [], "JAX 0.4 (cpu)", "jax")
@@ -118,17 +119,16 @@ def _train(splits, outdir: Path, device: str, **env) -> subprocess.CompletedProc
 @pytest.mark.slow  # trains a model
 def test_gpu_given_but_not_seen_stops_in_seconds_with_one_line(splits, tmp_path):
     """A job Slurm gave GPU 0 on a machine whose TensorFlow sees none: one line, no training."""
-    started = time.perf_counter()
     stopped = _train(splits, tmp_path / "m", "auto", CUDA_VISIBLE_DEVICES="0", SLURM_JOB_GPUS="0")
-    seconds = time.perf_counter() - started
     assert stopped.returncode == 1
     errors = [line for line in stopped.stderr.splitlines() if "seq2chrom train: error:" in line]
     assert len(errors) == 1, stopped.stderr[-2000:]
     assert "CUDA_VISIBLE_DEVICES=0, SLURM_JOB_GPUS=0" in errors[0]
     assert "sees none" in errors[0] and 'pip install -e ".[gpu]"' in errors[0]
     assert "train.device: cpu" in errors[0]
-    assert seconds < 30, seconds  # TensorFlow's import is most of it
+    # stopped before the first batch (a wall-clock bound here failed under load)
     assert not (tmp_path / "m" / "checkpoint").exists()
+    assert not (tmp_path / "m" / "history.tsv").exists()
 
 
 @pytest.mark.slow  # trains a model

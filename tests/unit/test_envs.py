@@ -30,6 +30,9 @@ PACKAGE_LINE = "-e ${SEQ2CHROM_ROOT}"
 # import name -> package name where they differ (conda-forge/bioconda and PyPI agree here)
 PACKAGE_OF = {"yaml": "pyyaml", "matplotlib": "matplotlib-base", "Bio": "biopython"}
 PACKAGE_OF |= {"sklearn": "scikit-learn", "pyBigWig": "pybigwig"}
+PACKAGE_OF |= {"modiscolite": "modisco-lite"}
+# PyPI distribution -> its conda-forge package where the names differ
+CONDA_NAME = {"igraph": "python-igraph"}
 # Keras backends the code can query besides TensorFlow; the envs ship TensorFlow.
 OTHER_BACKENDS = {"jax", "torch"}
 
@@ -165,9 +168,12 @@ def test_pip_packages_have_their_own_dependencies_listed(path):
             continue
         name = re.split(r"[ <>=!\[]", line, maxsplit=1)[0]
         needed = {
-            re.split(r"[ <>=!\[;]", requirement, maxsplit=1)[0].lower()
-            for requirement in requires(name) or []
-            if "extra ==" not in requirement
+            CONDA_NAME.get(dist, dist)
+            for dist in (
+                re.split(r"[ <>=!\[;]", requirement, maxsplit=1)[0].lower()
+                for requirement in requires(name) or []
+                if "extra ==" not in requirement
+            )
         }
         assert needed <= listed, f"{path.name}: {name} needs {sorted(needed - listed)}"
 
@@ -236,3 +242,45 @@ def test_the_workflow_sets_the_variable_for_conda(tmp_path):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert (tmp_path / "root.txt").read_text().strip() == str(REPO)
+
+
+def test_gpu_rules_envs_ask_for_tensorflows_cuda_build():
+    """Snakemake builds the envs on the controller, a CPU node, where conda's solver picks the
+    CPU build of `tensorflow` unless the spec names the CUDA build (`cuda*`, conda-forge's
+    build strings cuda<version>py<python>...) and a CUDA 12 `cuda-version`."""
+    blocks = re.split(r"^\s*(?:rule|use rule \w+ as) (\w+)", "".join(
+        path.read_text() for path in sorted((REPO / "workflow" / "rules").glob("*.smk"))
+    ), flags=re.M)  # fmt: skip
+    gpu_envs = {
+        Path(env).name
+        for block in blocks[2::2]
+        if re.search(r"^\s+gpu=1,$", block, flags=re.M)
+        for env in re.findall(r"conda:\s*\n\s*\"([^\"]+)\"", block)
+    }
+    assert {"train.yaml", "motifs.yaml", "variants.yaml"} <= gpu_envs
+    for name in gpu_envs:
+        specs = yaml.safe_load((REPO / "envs" / name).read_text())["dependencies"]
+        [tensorflow] = [s for s in specs if isinstance(s, str) and s.startswith("tensorflow ")]
+        assert re.fullmatch(r"tensorflow >=2\.1[6-9] cuda\*", tensorflow), (name, tensorflow)
+        assert "cuda-version >=12,<13" in specs, name
+
+
+@pytest.mark.slow  # starts Snakemake
+def test_with_conda_the_workflow_lets_the_solve_see_cuda_12(tmp_path):
+    """Under `--sdm conda`, CONDA_OVERRIDE_CUDA, which conda reads as the machine's CUDA (its
+    __cuda), is 12 (the CUDA builds above need it) unless the user set it."""
+    shutil.copytree(REPO / "config", tmp_path / "config", ignore=shutil.ignore_patterns("*.md"))
+    (tmp_path / "Snakefile").write_text(
+        f'workflow.include("{REPO / "workflow" / "Snakefile"}")\n'
+        'print("CONDA_OVERRIDE_CUDA=" + os.environ.get("CONDA_OVERRIDE_CUDA", "unset"))\n'
+    )
+    run = subprocess.run(
+        [str(BIN / "snakemake"), "--cores", "1", "--list-rules", "--sdm", "conda"],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "CONDA_OVERRIDE_CUDA"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert re.findall(r"^CONDA_OVERRIDE_CUDA=(.*)$", run.stdout, flags=re.M) == ["12"]

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 from seq2chrom.cli import main
+from seq2chrom.modelfile.loading import load_model
 from seq2chrom.models import build_model
 from seq2chrom.training.batches import H5Batches
 from seq2chrom.training.checkpoint import Checkpoint
@@ -195,7 +196,7 @@ def base(splits, tmp_path_factory):
 def test_base_model_records_its_tracks_and_fine_tune_widens_it(base, splits, tmp_path):
     record = yaml.safe_load((base / "config.yaml").read_text())
     assert record["tracks"] == ["track0", "track1"] and record["excluded_tracks"] == ["track2"]
-    assert keras.models.load_model(base / "model.keras").output_shape == (None, 2)
+    assert load_model(base / "model.keras").output_shape == (None, 2)
 
     outdir = tmp_path / "tuned"
     result = _run(
@@ -207,7 +208,7 @@ def test_base_model_records_its_tracks_and_fine_tune_widens_it(base, splits, tmp
     assert tuned["init"]["path"] == str(base) and tuned["init"]["tracks_new"] == ["track2"]
     assert tuned["train"]["init_from"] == str(base) and tuned["train"]["freeze_epochs"] == 1
     assert len(tuned["init"]["sha256"]) == 64
-    model = keras.models.load_model(outdir / "model.keras")
+    model = load_model(outdir / "model.keras")
     assert model.output_shape == (None, 3) and model.get_layer("conv1").trainable
 
 

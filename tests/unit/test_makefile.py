@@ -53,3 +53,15 @@ def test_without_a_gpu_the_demo_runs_jobs_on_half_the_cores():
     demo = make("-n", "demo", "PYTHON=python3").stdout
     half = cores // 2 if cores > 3 else 1
     assert f"--profile profiles/local --resources gpu={cores} --max-threads {half}" in demo
+
+
+def test_setup_gpu_1_installs_the_gpu_extra():
+    """`make setup GPU=1` (a dry run: nothing is installed) adds TensorFlow's CUDA libraries;
+    without it, on a machine without GPUs, only the test extra is installed."""
+    if (REPO / ".venv" / ".gpu").exists():
+        pytest.skip("this venv has the gpu extra already: every reinstall keeps it")
+    # -W pyproject.toml: as if it had changed, so that the install would run here too
+    gpu = make("-n", "-W", "pyproject.toml", "setup", "GPU=1", "PYTHON=python3").stdout
+    assert 'pip install -q -e ".[test,gpu]"' in gpu
+    plain = make("-n", "-W", "pyproject.toml", "setup", "GPU=0", "PYTHON=python3").stdout
+    assert 'pip install -q -e ".[test]"' in plain and "gpu" not in plain

@@ -8,6 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from seq2chrom.modelfile.loading import load_model
 from seq2chrom.models import build_model, danq, deepsea
 from seq2chrom.models.danq import init_conv_from_pwms, published_jaspar_pwms
 from seq2chrom.motifs.jaspar import danq_jaspar_pwms
@@ -58,6 +59,91 @@ def test_deepsea_max_norm_constraint_holds_after_an_update():
         norms[preset] = np.sqrt((kernel**2).sum(axis=(0, 1))).max()
     assert norms["full"] <= 0.9 + 1e-5
     assert norms["small"] > 0.9  # the small preset trains without the cap
+
+
+@pytest.mark.parametrize("batch", [1, 8])
+def test_deepsea_penalties_add_their_exact_size_to_the_loss(batch):
+    """L1 on the hidden output summed over the batch (DeepSEA's Torch nn.L1Penalty with
+    sizeAverage off) and l2 * sum(kernel**2): a Keras release that rescales either fails here
+    (Keras 3.14 began dividing activity regularizers by the batch size)."""
+    keras.utils.set_random_seed(0)
+    model = deepsea(
+        40, 2, conv_filters=(3, 3, 3), conv_width=3, pool_size=2, dropout=(0, 0, 0),
+        hidden_units=5, max_norm=None, l2=0.05, l1_activity=0.02,
+    )  # fmt: skip
+    hidden_layer = model.get_layer("hidden")
+    hidden_layer.bias.assign(np.full(5, 2.0, "float32"))  # activations near 2, all counted
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy")
+    rng = np.random.default_rng(batch)
+    x = np.eye(4, dtype="float32")[rng.integers(0, 4, (batch, 40))]
+    y = rng.integers(0, 2, (batch, 2)).astype("float32")
+    loss = float(model.train_on_batch(x, y))
+    p = keras.ops.convert_to_numpy(model(x)).astype(np.float64)
+    cross_entropy = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    hidden = keras.ops.convert_to_numpy(keras.Model(model.inputs, hidden_layer.output)(x))
+    kernels = [model.get_layer(name).kernel for name in ("conv1", "conv2", "conv3", "hidden")]
+    kernels.append(model.get_layer("output").kernel)
+    l2 = 0.05 * sum(
+        float((keras.ops.convert_to_numpy(k).astype(np.float64) ** 2).sum()) for k in kernels
+    )
+    l1 = 0.02 * np.abs(hidden.astype(np.float64)).sum()
+    assert l1 > 0.1 * batch and l2 > 0.01
+    assert loss - cross_entropy == pytest.approx(l1 + l2, rel=1e-4)
+    keras.backend.clear_session()
+
+
+def test_deepsea_weight_decay_is_the_optimisers_at_full_and_l2_at_small():
+    full = build_model("deepsea", 2, 200, "full", conv_filters=(4, 4, 4), hidden_units=4)
+    assert all(full.get_layer(n).kernel_regularizer is None for n in ("conv1", "output"))
+    assert optimizer_settings("deepsea", "full")["weight_decay"] == 1e-6  # torch_sgd's
+    small = build_model("deepsea", 2, 200, "small")
+    assert small.get_layer("conv1").kernel_regularizer.l2 == pytest.approx(5e-7)
+    assert small.get_layer("hidden_l1").rate == full.get_layer("hidden_l1").rate == 1e-8
+    keras.backend.clear_session()
+
+
+def _blocks(kernel: np.ndarray, units: int) -> list[np.ndarray]:
+    return [kernel[:, g * units : (g + 1) * units] for g in range(kernel.shape[1] // units)]
+
+
+def test_full_danq_initialises_as_keras_02_and_small_keeps_keras_3():
+    keras.utils.set_random_seed(0)
+    sizes = {"conv_filters": 40, "lstm_units": 16, "hidden_units": 4}
+    full = build_model("danq", 3, 100, "full", **sizes)
+    conv = keras.ops.convert_to_numpy(full.get_layer("conv1").kernel)
+    assert np.abs(conv).max() <= 0.05 and np.abs(conv).max() > 0.049  # U(-0.05, 0.05)
+    assert conv.std() == pytest.approx(0.05 / np.sqrt(3), rel=0.05)
+    glorot_per_gate = np.sqrt(6 / (40 + 16))  # each gate's own (40, 16) input kernel
+    blstm = full.get_layer("blstm")
+    for cell in (blstm.forward_layer.cell, blstm.backward_layer.cell):
+        kernel, recurrent, bias = (keras.ops.convert_to_numpy(w) for w in cell.weights)
+        for block in _blocks(recurrent, 16):  # orthogonal x 1.1, gate by gate
+            np.testing.assert_allclose(block.T @ block, 1.21 * np.eye(16), atol=1e-5)
+        assert glorot_per_gate * 0.95 < np.abs(kernel).max() <= glorot_per_gate
+        np.testing.assert_array_equal(bias, np.repeat([0, 1, 0, 0], 16))  # forget gate 1
+    small = build_model("danq", 3, 100, "small", **sizes)
+    assert np.abs(keras.ops.convert_to_numpy(small.get_layer("conv1").kernel)).max() > 0.06
+    recurrent = keras.ops.convert_to_numpy(small.get_layer("blstm").forward_layer.cell.weights[1])
+    np.testing.assert_allclose(recurrent @ recurrent.T, np.eye(16), atol=1e-5)  # Keras 3's
+    block = _blocks(recurrent, 16)[0]
+    assert not np.allclose(block.T @ block, np.eye(16), atol=0.1)
+    keras.backend.clear_session()
+
+
+def test_models_with_seq2chrom_layers_save_and_load_safely(tmp_path):
+    x = np.eye(4, dtype="float32")[np.random.default_rng(0).integers(0, 4, (3, 200))]
+    for name, sizes in (
+        ("deepsea", {"conv_filters": (4, 4, 4), "hidden_units": 4}),
+        ("danq", {"conv_filters": 8, "lstm_units": 4, "hidden_units": 4}),
+    ):
+        model = build_model(name, 2, 200, "full", **sizes)
+        model.save(tmp_path / f"{name}.keras")
+        loaded = load_model(tmp_path / f"{name}.keras")
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-6
+        )
+    assert loaded.get_layer("blstm").forward_layer.cell.recurrent_initializer.gain == 1.1
+    keras.backend.clear_session()
 
 
 SHARED_JASPAR = Path(__file__).resolve().parents[3] / "shared/data/JASPAR_CORE_2016_vertebrates.npy"
@@ -135,8 +221,26 @@ def test_small_danq_jaspar_takes_the_first_motifs_in_published_order(jaspar_2016
     keras.backend.clear_session()
 
 
+def test_full_danq_jaspar_writes_motifs_over_keras_02_kernels(jaspar_2016):
+    keras.utils.set_random_seed(0)
+    model = build_model("danq_jaspar", 3, 100, "full", conv_filters=530, lstm_units=4)
+    layer = model.get_layer("conv1")
+    assert (
+        init_conv_from_pwms(layer, published_jaspar_pwms(jaspar_2016), np.random.default_rng(1))
+        == 525
+    )
+    kernel, bias = (np.array(w) for w in layer.get_weights())
+    assert np.abs(kernel[:, :, 525:]).max() <= 0.05 and (bias[525:] == 0).all()  # U(-0.05, 0.05)
+    ctcf = published_jaspar_pwms(jaspar_2016)[98] - 0.25
+    assert any(np.allclose(kernel[s : s + 19, :, 98], ctcf, atol=1e-6) for s in range(3, 9))
+    assert (bias[:525] < 0).all()
+    keras.backend.clear_session()
+
+
 def test_model_code_uses_only_keras():
-    for module in (deepsea, danq):
+    from seq2chrom.models import custom
+
+    for module in (deepsea, danq, custom):
         source = inspect.getsource(inspect.getmodule(module))
         assert "tensorflow" not in source and "import torch" not in source
 

@@ -1,4 +1,4 @@
-"""First-layer filters -> PWMs: scanning both strands, site counting, min_sites, influence."""
+"""First-layer filters -> PWMs: Basset's rule by hand, both strands, the scan against Keras."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
 from seq2chrom.cli import main
 from seq2chrom.motifs.meme import read_meme
 from seq2chrom.motifs.pwms import (
+    activation_stats,
     codes_to_one_hot,
-    filter_influence,
     filter_pwms,
     information_content,
-    max_activations,
-    mean_activations,
+    site_counts,
 )
 from seq2chrom.splitfile import one_hot_to_codes
 
@@ -50,17 +50,20 @@ def keras_conv1(kernel: np.ndarray, bias: np.ndarray, seq_len: int, n_tracks: in
 
 
 def planted_sequences(rng, n: int, length: int, fraction: float):
-    """Random codes with a site sampled from MOTIF (random strand) in `fraction` of them."""
+    """Random codes with a site sampled from MOTIF in `fraction` of them, on a random strand
+    (`forward`: planted as MOTIF reads, not reverse-complemented)."""
     codes = rng.integers(0, 4, (n, length)).astype(np.uint8)
     has_site = rng.random(n) < fraction
+    forward = np.zeros(n, bool)
     for i in np.flatnonzero(has_site):
         site = (rng.random((len(MOTIF), 1)) > np.cumsum(MOTIF, axis=1)).sum(axis=1)
         site = np.minimum(site, 3).astype(np.uint8)
-        if rng.random() < 0.5:
+        forward[i] = rng.random() < 0.5
+        if not forward[i]:
             site = (3 - site)[::-1]
         start = rng.integers(0, length - len(MOTIF))
         codes[i, start : start + len(MOTIF)] = site
-    return codes, has_site
+    return codes, has_site, forward
 
 
 def test_codes_round_trip():
@@ -69,27 +72,97 @@ def test_codes_round_trip():
     np.testing.assert_array_equal(one_hot_to_codes(x), encode("ACGTNA")[None])
 
 
-@pytest.mark.parametrize("width", [5, 8])
+# A width-1 filter scoring A 4, C 2.25, G 1.75, T -2 (bias 0).
+SCORES = np.array([[[4.0], [2.25], [1.75], [-2.0]]], np.float32)
+
+
+def test_basset_site_limit_is_mean_plus_half_of_max_minus_mean():
+    # ACGT and TTTT: outputs after the ReLU 4, 2.25, 1.75, 0 | 0, 0, 0, 0 -> mean 8 / 8 = 1,
+    # max 4, limit 1 + 0.5 x (4 - 1) = 2.5: only the A. (0.5 x max = 2 would take the C too;
+    # the mean before the ReLU, (8 - 2 - 8) / 8 = -0.25, would give 1.875 and take the C.)
+    codes = np.stack([encode("ACGT"), encode("TTTT")])
+    stats = activation_stats(codes, SCORES)
+    assert stats.maximum.tolist() == [4.0] and stats.mean.tolist() == [1.0]
+    result = filter_pwms(codes, SCORES, min_sites=1)
+    assert result.limit.tolist() == [2.5] and result.n_sites.tolist() == [1]
+    assert result.counts[0].tolist() == [[1, 0, 0, 0]]
+    # Forward strand only. On both strands above 0.5 x 4 = 2: A and C of ACGT on each strand
+    # (ACGT is its own reverse complement) and the four As of TTTT's reverse strand.
+    both = filter_pwms(codes, SCORES, rule="both_strands", min_sites=1, threshold=0.5)
+    assert both.limit.tolist() == [2.0] and both.n_sites.tolist() == [2 + 2 + 4]
+    # threshold 0.3: 1 + 0.3 x 3 = 1.9 takes the C, not the G
+    assert filter_pwms(codes, SCORES, threshold=0.3).n_sites.tolist() == [2]
+    # The mean counts every sequence scanned: without TTTT it is 2, the limit 3.
+    assert filter_pwms(codes[:1], SCORES).limit.tolist() == [3.0]
+
+
+def test_basset_pseudocount_n_sites_and_minimum():
+    # A filter on the dinucleotide AC (bias -1.5: only AC scores 0.5 > 0), mean 0.5 x (sites /
+    # windows) and max 0.5, so every AC is a site; AN scores -0.5, never one. Nine sites.
+    kernel = np.zeros((2, 4, 1), np.float32)
+    kernel[0, 0, 0] = kernel[1, 1, 0] = 1.0
+    bias = np.array([-1.5], np.float32)
+    codes = np.stack([encode("ACTTTTTTTT")] * 9 + [encode("TTTTTTTTTT")])
+    result = filter_pwms(codes, kernel, bias)
+    assert result.n_sites.tolist() == [9] and result.passed.tolist() == [False]  # < 10
+    # Basset's make_filter_pwm: (count + 1) / (sites + 4)
+    np.testing.assert_allclose(result.pwm[0], [[10 / 13, 1 / 13, 1 / 13, 1 / 13],
+                                               [1 / 13, 10 / 13, 1 / 13, 1 / 13]])  # fmt: skip
+    ten = filter_pwms(np.concatenate([codes, codes[:1]]), kernel, bias)
+    assert ten.n_sites.tolist() == [10] and ten.passed.tolist() == [True]
+    # An N in a site adds 0.25 to each base: a filter on A alone, sites A (x2) and AN
+    kernel = np.zeros((2, 4, 1), np.float32)
+    kernel[0, 0, 0] = 1.0
+    codes = np.stack([encode("AATT"), encode("TTAN")])  # windows AA, AT, TT | TT, TA, AN
+    result = filter_pwms(codes, kernel, min_sites=1)
+    assert result.n_sites.tolist() == [3]
+    np.testing.assert_allclose(result.counts[0], [[3, 0, 0, 0], [1.25, 0.25, 0.25, 1.25]])
+    np.testing.assert_allclose(result.pwm[0, 1], np.array([2.25, 1.25, 1.25, 2.25]) / 7)
+
+
+def test_filter_that_never_fires_has_no_sites():
+    codes = np.stack([encode("ACGT")])
+    result = filter_pwms(codes, -np.abs(SCORES) - 1, min_sites=1)
+    assert result.max_activation.tolist() == [0.0] and result.n_sites.tolist() == [0]
+    assert result.limit.tolist() == [np.inf] and not result.passed[0]
+    with pytest.raises(ValueError, match="rule 'max'"):
+        filter_pwms(codes, SCORES, rule="max")
+
+
+@pytest.mark.parametrize("width", [1, 5, 8])
 def test_scan_matches_keras_convolution(width):
-    rng = np.random.default_rng(0)
-    codes = rng.integers(0, 5, (20, 40)).astype(np.uint8)
+    """Maximum, mean and sites of both rules against Keras's Conv1D output, counted in numpy."""
+    rng = np.random.default_rng(width)
+    codes = rng.integers(0, 5, (30, 40)).astype(np.uint8)  # with Ns
     kernel = rng.normal(size=(width, 4, 6)).astype(np.float32)
     bias = rng.normal(size=6).astype(np.float32)
     conv = keras_conv1(kernel, bias, 40).get_layer("conv1")
     x = codes_to_one_hot(codes)
-    forward_map = np.asarray(conv(x))  # (N, P, F) ReLU output, forward strand
-    reverse_map = np.asarray(conv(x[:, ::-1, ::-1].copy()))
-    forward, reverse = forward_map.max(axis=1), reverse_map.max(axis=1)
-    best, position, minus = max_activations(codes, kernel, bias)
-    np.testing.assert_allclose(np.maximum(best, 0), np.maximum(forward, reverse), atol=1e-5)
-    assert ((reverse > forward) == minus)[best > 0].all()
-    # the reported position holds the best window: forward index, or mirrored for -
-    n_pos = 40 - width + 1
-    at_forward = np.take_along_axis(forward_map, position[:, None, :], axis=1)[:, 0]
-    at_reverse = np.take_along_axis(reverse_map, (n_pos - 1 - position)[:, None, :], axis=1)[:, 0]
-    np.testing.assert_allclose(
-        np.where(minus, at_reverse, at_forward), np.maximum(best, 0), atol=1e-5
-    )
+    forward = np.asarray(conv(x), np.float64)  # (N, P, F) ReLU output
+    reverse = np.asarray(conv(x[:, ::-1, ::-1].copy()), np.float64)
+    stats = activation_stats(codes, kernel, bias)
+    np.testing.assert_allclose(stats.maximum, forward.max(axis=(0, 1)), atol=1e-5)
+    np.testing.assert_allclose(stats.mean, forward.mean(axis=(0, 1)), rtol=1e-5)
+    windows = sliding_window_view(np.eye(5)[codes], width, axis=1)  # (N, P, 5, width)
+    limit = np.quantile(forward, 0.9, axis=(0, 1))
+    found = site_counts(codes, kernel, bias, limit)
+    above = forward > limit
+    np.testing.assert_array_equal(found.n_sites, above.sum(axis=(0, 1)))
+    by_hand = np.einsum("npf,npbw->fwb", above, windows)
+    np.testing.assert_array_equal(found.counts, by_hand)
+    # both strands: reverse windows mirror forward ones; read in the filter's orientation
+    both = site_counts(codes, kernel, bias, limit, both_strands=True)
+    above_reverse = reverse[:, ::-1] > limit  # aligned with forward window starts
+    np.testing.assert_array_equal(both.n_sites, (above | above_reverse).sum(axis=(0, 1))
+                                  + (above & above_reverse).sum(axis=(0, 1)))  # fmt: skip
+    complemented = np.einsum("npf,npbw->fwb", above_reverse, windows)[:, ::-1][
+        :, :, [3, 2, 1, 0, 4]
+    ]
+    np.testing.assert_array_equal(both.counts, by_hand + complemented)
+    result = filter_pwms(codes, kernel, bias)
+    expected_limit = stats.mean + 0.5 * (forward.max(axis=(0, 1)) - stats.mean)
+    np.testing.assert_allclose(result.limit, expected_limit, rtol=1e-5)
+    np.testing.assert_array_equal(result.n_sites, (forward > result.limit).sum(axis=(0, 1)))
 
 
 def test_sites_read_in_the_filter_orientation():
@@ -97,20 +170,18 @@ def test_sites_read_in_the_filter_orientation():
     # AACG on +; AACC (score 2 on both strands); CGTT = AACG on -; all N (score 0)
     texts = ["TTTAACGTTT", "TTTAACCTTT", "TCGTTTTTTT", "NNNNNNNNNN"]
     codes = np.stack([encode(text) for text in texts])
-    best, position, minus = max_activations(codes, kernel)
-    assert best[:, 0].tolist() == [4, 2, 4, 0]
-    assert position[0, 0] == 3 and not minus[0, 0]
-    assert position[2, 0] == 1 and minus[2, 0]  # CGTT on + is AACG on -
     # Sites: every window scoring > 0.9 x 4, on either strand, so the first sequence gives two
     # (AACG at 3 on +, CGTT at 5 = AACG on -) and the third one (CGTT at 1): 3 x AACG.
-    result = filter_pwms(codes, kernel, threshold=0.9, min_sites=2, pseudocount=0)
+    result = filter_pwms(codes, kernel, rule="both_strands", threshold=0.9, min_sites=2)
     assert result.n_sites.tolist() == [3]
     np.testing.assert_array_equal(result.counts[0], 3 * codes_to_one_hot(encode("AACG")[None])[0])
+    np.testing.assert_allclose(result.pwm[0], (result.counts[0] + 0.25) / 4)  # 3 sites + 1
     assert result.passed.tolist() == [True]
-    assert filter_pwms(codes, kernel, threshold=0.9, min_sites=4).passed.tolist() == [False]
-    # At 0.4 x 4 = 1.6, windows scoring 2 count too (3 matching bases of 4): AACC in the
-    # second sequence on + and, on -, GGTT's complement... counted by hand below.
-    low = filter_pwms(codes, kernel, threshold=0.4, min_sites=1, pseudocount=0)
+    # Basset's rule reads the forward strand only: the AACG at 3 of the first sequence
+    basset = filter_pwms(codes, kernel, threshold=0.9, min_sites=1)
+    assert basset.n_sites.tolist() == [1]
+    # At 0.4 x 4 = 1.6, windows scoring 2 count too (3 matching bases of 4), counted by hand.
+    low = filter_pwms(codes, kernel, rule="both_strands", threshold=0.4, min_sites=1)
     by_hand = 0
     for text in texts:
         for start in range(len(text) - 3):
@@ -121,16 +192,16 @@ def test_sites_read_in_the_filter_orientation():
 
 def test_conv1_equal_to_motif_recovers_it():
     rng = np.random.default_rng(1)
-    codes, has_site = planted_sequences(rng, 400, 150, 0.5)
+    codes, has_site, forward = planted_sequences(rng, 400, 150, 0.5)
     log_odds = np.log2(MOTIF / 0.25)
     kernel = np.concatenate(
         [log_odds[:, :, None], rng.normal(0, 0.3, (len(MOTIF), 4, 3))], axis=2
     ).astype(np.float32)
     result = filter_pwms(codes, kernel, np.zeros(4, np.float32), threshold=0.5, min_sites=10)
-    # Sites scoring under half the best planted site are dropped (Basset's threshold), so
-    # only part of the planted sites count, and the PWM is sharper than MOTIF.
-    n_planted = int(has_site.sum())
-    assert 0.4 * n_planted <= result.n_sites[0] <= 1.05 * n_planted
+    # Only sites planted on the forward strand can count (Basset's rule), and of those only
+    # the ones scoring above mean + 0.5 x (max - mean), so the PWM is sharper than MOTIF.
+    n_forward = int(forward.sum())
+    assert 0.4 * n_forward <= result.n_sites[0] <= 1.05 * n_forward
     pwm = result.pwm[0]
     np.testing.assert_allclose(pwm.sum(axis=1), 1)
     assert np.corrcoef(pwm.ravel(), MOTIF.ravel())[0, 1] > 0.95
@@ -147,7 +218,7 @@ def test_information_content():
 def test_cli_filter_pwms(tmp_path):
 
     rng = np.random.default_rng(2)
-    codes, has_site = planted_sequences(rng, 120, 100, 0.6)
+    codes, has_site, forward = planted_sequences(rng, 120, 100, 0.6)
     x = codes_to_one_hot(codes).astype(np.uint8)
     y = np.stack([has_site, ~has_site, np.zeros(len(x), bool)], axis=1).astype(np.uint8)
     y[:5, 2] = 1
@@ -178,35 +249,18 @@ def test_cli_filter_pwms(tmp_path):
     assert main(args) == 0
     filters = pd.read_csv(out["filters"], sep="\t")
     assert filters["status"].tolist() == ["written", "written", "inactive"]
-    assert 20 <= filters["n_sites"].iloc[0] <= 75  # of about 60 planted in the 100 scanned
+    # of the 100 sequences scanned (all 120 are positive), about 30 hold a forward site
+    assert 10 <= filters["n_sites"].iloc[0] <= forward.sum()
     assert filters["n_sites"].iloc[2] == 0
     motifs = read_meme(tmp_path / "filters.meme")
     assert [m.id for m in motifs] == ["filter0", "filter1"]
     assert np.corrcoef(motifs[0].matrix.ravel(), MOTIF.ravel())[0, 1] > 0.9
     influence = pd.read_csv(out["influence"], sep="\t", index_col="filter")
     assert list(influence.columns) == ["CTCF_K562", "other", "few"]
+    # filter0 alone feeds CTCF_K562's logit; the other tracks' logits are 0 for every
+    # sequence, so their standardised change is 0 / 0 (NaN) for every filter
     assert influence.loc["filter0", "CTCF_K562"] > 0.05
-    assert (influence.loc[["filter1", "filter2"]] == 0).all().all()
-    assert filters.loc[0, "top_track"] == "CTCF_K562"
-
-
-def test_influence_holds_the_filter_at_its_mean_activation():
-    """Basset's influence on a hand-worked model: conv1 (A detector, C detector) -> max -> sum."""
-    import keras
-
-    inputs = keras.Input((3, 4))
-    x = keras.layers.Conv1D(2, 1, activation="relu", name="conv1")(inputs)
-    x = keras.layers.GlobalMaxPooling1D()(x)
-    model = keras.Model(inputs, keras.layers.Dense(1, name="output")(x))
-    kernel = np.zeros((1, 4, 2), np.float32)
-    kernel[0, 0, 0] = kernel[0, 1, 1] = 1.0
-    model.get_layer("conv1").set_weights([kernel, np.zeros(2, np.float32)])
-    model.get_layer("output").set_weights([np.array([[1.0], [0.0]], np.float32), np.zeros(1)])
-    x = codes_to_one_hot(np.stack([encode("AAC"), encode("CCC")]))
-    # A detector: activations [1, 1, 0] and [0, 0, 0], mean 1/3; C detector: mean 4/6
-    np.testing.assert_allclose(mean_activations(model, x), [1 / 3, 2 / 3], rtol=1e-6)
-    # predictions max = 1 and 0; held at 1/3 both: mean change ((1 - 1/3) + (0 - 1/3)) / 2
-    influence = filter_influence(model, x)
-    np.testing.assert_allclose(influence, [[1 / 6], [0.0]], atol=1e-6)
-    # the model itself is left as it was
-    np.testing.assert_array_equal(model.get_layer("conv1").get_weights()[0], kernel)
+    assert (influence.loc[["filter1", "filter2"], "CTCF_K562"] == 0).all()
+    assert influence[["other", "few"]].isna().all().all()
+    assert filters.loc[0, "top_track"] == "CTCF_K562" and filters.loc[0, "influence"] != 0
+    assert (filters.loc[1:, "influence"] == 0).all()

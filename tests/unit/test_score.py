@@ -10,10 +10,14 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from seq2chrom.data.one_hot import one_hot_encode
 from seq2chrom.inference.predict import predict_both_strands
 from seq2chrom.variants.effects import EFFECT_COLUMNS, EffectsWriter, effect_text, log2_odds_ratio
 from seq2chrom.variants.score import (
+    chromosome_windows,
     effect_rows,
+    forward_windows,
+    score_chunk,
     scored_batches,
     strongest_tracks,
     variant_windows,
@@ -98,11 +102,17 @@ def test_composition_model_gives_known_differences():
     np.testing.assert_allclose(rows["diff"], [0.05, -0.05, 0, 0], atol=1e-6)
 
 
-def test_one_forward_pass_per_batch_holds_ref_alt_and_both_strands():
-    model = composition_model(20)
+def counting(model):
+    """`model` whose predict_on_batch records the number of sequences of each call."""
     calls = []
     original = model.predict_on_batch
     model.predict_on_batch = lambda x: calls.append(len(x)) or original(x)
+    return calls
+
+
+def test_forward_passes_are_whole_or_padded_to_a_quarter():
+    model = composition_model(20)
+    calls = counting(model)
     seq = np.frombuffer(b"C" * 40, np.uint8)
     variants = pd.DataFrame(
         {
@@ -121,7 +131,54 @@ def test_one_forward_pass_per_batch_holds_ref_alt_and_both_strands():
         )
     )
     assert [len(b.variants) for b in batches] == [3, 2]
-    assert calls == [12, 8]  # 4 sequences per variant: ref, alt, and their reverse complements
+    # 3 variants: 6 windows (ref, alt), 12 with reverse complements; 2 variants: 4 windows
+    assert calls == [12, 8]
+    windows = np.full((13, 20), ord("C"), np.uint8)
+    calls.clear()
+    got = forward_windows(model, windows, 8, predict_both_strands)
+    assert calls == [16, 12]  # 8 windows, then 5 padded to 6 (a multiple of 8 / 4)
+    np.testing.assert_allclose(got, [[0, 1]] * 13, atol=1e-6)
+    np.testing.assert_allclose(batches[1].alt_prob, [[0.05, 0.95]] * 2, atol=1e-6)
+
+
+def test_alleles_of_one_position_share_one_reference_window():
+    seq = np.frombuffer(SEQ, np.uint8)
+    ref, alt, ref_row = chromosome_windows(
+        seq, np.array([10, 12, 10, 10]), ["K", "M", "KL", "K"], ["a", "b", "K", "c"], 10
+    )
+    assert text(ref) == ["FGHIJKLMNO", "HIJKLMNOPQ"]  # two positions, two windows
+    assert ref_row.tolist() == [0, 1, 0, 0]
+    assert text(alt) == ["FGHIJaLMNO", "HIJKLbNOPQ", "FGHIJKMNOP", "FGHIJcLMNO"]
+    model = composition_model(10)
+    calls = counting(model)
+    variants = pd.DataFrame(
+        {"variant_id": list("wxyz"), "chrom": "c", "pos": [11, 13, 11, 11],
+         "ref": ["K", "M", "KL", "K"], "alt": ["A", "G", "K", "C"], "line": [1, 2, 3, 3],
+         "genome_chrom": "c"}
+    )  # fmt: skip
+    scored = score_chunk(model, lambda name: seq, variants, 6, predict=predict_both_strands)
+    assert calls == [12]  # 2 reference + 4 alternative windows, both strands
+    assert scored.variants["variant_id"].tolist() == list("wxyz")
+    direct_ref, direct_alt = variant_windows(seq, np.array([10, 12, 10, 10]),
+                                             variants["ref"].tolist(), variants["alt"].tolist(),
+                                             10)  # fmt: skip
+    for windows, got in ((direct_ref, scored.ref_prob), (direct_alt, scored.alt_prob)):
+        expected = predict_both_strands(model, one_hot_encode(windows).astype("float32"))
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_variants_come_back_in_their_order_across_chromosomes():
+    model = composition_model(10)
+    genome = {"c1": np.frombuffer(b"C" * 30, np.uint8), "c2": np.frombuffer(b"A" * 30, np.uint8)}
+    variants = pd.DataFrame(
+        {"variant_id": list("pqrs"), "chrom": ["1", "2", "1", "2"], "pos": [5, 6, 7, 8],
+         "ref": ["C", "A", "G", "A"], "alt": "T", "line": [1, 2, 3, 4],
+         "genome_chrom": ["c1", "c2", "c1", "c2"]}
+    )  # fmt: skip
+    scored = score_chunk(model, genome.__getitem__, variants, 4, predict=predict_both_strands)
+    assert scored.variants["variant_id"].tolist() == ["p", "q", "s"]  # r's REF is not G
+    assert scored.skipped["variant_id"].tolist() == ["r"]
+    np.testing.assert_allclose(scored.ref_prob[:, 0], [0, 1, 1], atol=1e-6)  # AT fraction
 
 
 def test_strongest_tracks_per_variant_and_assay_class():
@@ -218,3 +275,20 @@ def test_an_empty_table_has_the_header_only():
     with EffectsWriter(sink, tracks):
         pass
     assert gzip.decompress(sink.getvalue()).decode() == "\t".join(EFFECT_COLUMNS) + "\n"
+
+
+def test_rows_can_be_chosen_and_carry_an_evalue_column():
+    variants, ref, alt, tracks = effects_input(3, 4)
+    keep = np.zeros((3, 4), bool)
+    keep[0, 2] = keep[2, 0] = keep[2, 3] = True
+    evalue = np.full((3, 4), 0.25, "float32")
+    lines = effect_text(variants, ref, alt, tracks, evalue, keep).decode().splitlines()
+    assert [(line.split("\t")[0], line.split("\t")[5]) for line in lines] == [
+        ("rs0", tracks[2]), ("rs2", tracks[0]), ("rs2", tracks[3]),
+    ]  # fmt: skip
+    assert all(line.split("\t")[-1] == "0.25" and line.count("\t") == 10 for line in lines)
+    sink = io.BytesIO()
+    with EffectsWriter(sink, tracks, evalues=True) as writer:
+        writer.write(variants, ref, alt, evalue, keep)
+    table = pd.read_csv(io.BytesIO(sink.getvalue()), sep="\t", compression="gzip")
+    assert list(table.columns) == [*EFFECT_COLUMNS, "evalue"] and len(table) == 3

@@ -21,7 +21,7 @@ from seq2chrom.splitfile import (
     read_labels,
     read_predictions,
     read_split_info,
-    sample_positive_codes,
+    sample_positives,
 )
 
 from tests.unit.training_data import one_hot, write_split
@@ -127,13 +127,16 @@ def test_positive_sample_is_seeded_in_file_order_and_only_positives(tmp_path):
     y[[3, 7, 8, 20, 31, 49], 0] = 1
     y[[7, 44], 1] = 1  # positives: 3, 7, 8, 20, 31, 44, 49
     path = write_split(tmp_path / "test.h5", one_hot(codes), y, chunk_rows=8)
-    sample, tracks = sample_positive_codes(path, 4, seed=1, block_rows=16)
+    sample, labels, tracks = sample_positives(path, 4, seed=1, block_rows=16)
     rows = [int(np.flatnonzero((codes == row).all(axis=1))[0]) for row in sample]
     assert tracks == ["track0", "track1"] and len(rows) == 4
     assert rows == sorted(rows) and set(rows) <= {3, 7, 8, 20, 31, 44, 49}
-    again, _ = sample_positive_codes(path, 4, seed=1, block_rows=5)  # block size is no input
-    np.testing.assert_array_equal(again, sample)
-    every, _ = sample_positive_codes(path, 100, seed=2)
-    np.testing.assert_array_equal(every, codes[[3, 7, 8, 20, 31, 44, 49]])
+    np.testing.assert_array_equal(labels, y[rows])
+    again = sample_positives(path, 4, seed=1, block_rows=5)  # block size is no input
+    np.testing.assert_array_equal(again.codes, sample)
+    np.testing.assert_array_equal(again.y, labels)
+    every = sample_positives(path, 100, seed=2)
+    np.testing.assert_array_equal(every.codes, codes[[3, 7, 8, 20, 31, 44, 49]])
+    np.testing.assert_array_equal(every.y, y[[3, 7, 8, 20, 31, 44, 49]])
     with pytest.raises(InputError, match="no sequence is positive"):
-        sample_positive_codes(write_split(tmp_path / "none.h5", one_hot(codes), 0 * y), 4, 1)
+        sample_positives(write_split(tmp_path / "none.h5", one_hot(codes), 0 * y), 4, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -92,3 +93,18 @@ def test_tables_html_and_config_html(tmp_path: Path) -> None:
     assert main([*args[:3], "--tracks=", *args[5:]]) == 0  # bundle mode: no tracks sheet
     page = out.read_text()
     assert "Workflow settings" in page and "CTCF_K562" not in page and page.count("<table>") == 1
+
+
+def test_config_html_tables_each_models_train_settings(tmp_path: Path) -> None:
+    config = {
+        "train": {"epochs": 30, "patience": 5, "optimizer": {"name": None}},
+        "models": {"deepsea": {"preset": "full"}, "danq": {"train": {"epochs": 60}}},
+    }
+    out = tmp_path / "config.html"
+    args = ["config-html", "--config-json", json.dumps(config), "--tracks=", "--out", str(out)]
+    assert main(args) == 0
+    page = out.read_text()
+    assert "Training settings per model" in page and page.count("<table>") == 2
+    rows = [cell[2] for cell in parse(page.split("Training settings per model")[1])]
+    assert rows[:3] == ["key", "deepsea", "danq"]
+    assert rows[3:6] == ["epochs", "30", "60 (own)"] and rows[6:9] == ["patience", "5", "5"]

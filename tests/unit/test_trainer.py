@@ -43,7 +43,7 @@ def splits(tmp_path_factory):
 def _tiny_danq(learning_rate=0.01):
     keras.utils.set_random_seed(1)
     model = build_model("danq", 3, 100, "small", **TINY)
-    return compile_model(model, optimizer_settings("danq", "full", learning_rate))
+    return compile_model(model, optimizer_settings("danq", "small", learning_rate))
 
 
 def _train_quietly(model, splits, epochs: int, checkpoint_dir):

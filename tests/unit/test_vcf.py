@@ -13,9 +13,11 @@ from seq2chrom.variants.vcf import (
     NO_CHROMOSOME,
     PAST_END,
     SYMBOLIC,
+    iter_vcf,
     read_vcf,
     reference_mismatch,
     split_placeable,
+    split_vcf,
 )
 
 from tests.conftest import write_compressed
@@ -122,3 +124,58 @@ def test_reference_mismatch_ignores_case_but_not_n():
     sequence = np.frombuffer(b"acgtNA", np.uint8)
     got = reference_mismatch(sequence, np.array([0, 1, 4, 4, 2]), ["A", "CG", "N", "A", "GG"])
     assert got.tolist() == [False, False, False, True, True]
+
+
+BODY = (
+    "chr1\t5\trs1\tA\tG,<DEL>\t.\t.\t.\tGT\t0/1\n"
+    "chr1\t9\t.\tC\tT\n"
+    "\n"  # a blank line and a comment inside the records still count as lines
+    "#a comment\n"
+    "chr1\t12\t.\tC\tT,A\n"
+    "chr2\t1\tsv\tC\t<INS>\n"
+    "chr2\t3\t.\tG\tC\n"
+)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 100])
+def test_chunks_hold_the_records_of_the_whole_file(tmp_path, chunk_size):
+    path = vcf(tmp_path, BODY, "gzip")
+    whole = read_vcf(path)
+    chunks = list(iter_vcf(path, chunk_size))
+    assert [c.records for c in chunks][:-1] == [chunk_size] * (len(chunks) - 1)
+    assert sum(c.records for c in chunks) == whole.records == 5
+    joined = pd.concat([c.variants for c in chunks], ignore_index=True)
+    pd.testing.assert_frame_equal(joined, whole.variants)
+    assert whole.variants["line"].tolist() == [3, 4, 7, 7, 9]
+    assert [c.skipped["line"].tolist() for c in chunks if len(c.skipped)] == (
+        [[3], [8]] if chunk_size < 100 else [[3, 8]]
+    )
+
+
+@pytest.mark.parametrize("shard_size", [1, 2, 3, 10])
+def test_shards_read_back_as_the_vcf_with_its_line_numbers(tmp_path, shard_size):
+    path = vcf(tmp_path, BODY, "bgzip")
+    shards = split_vcf(path, shard_size, tmp_path / "shards")
+    assert [p.name for p in shards] == [f"{k:05d}.vcf.gz" for k in range(-(-5 // shard_size))]
+    assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == [p.name for p in shards]
+    parts = [read_vcf(p) for p in shards]
+    assert [p.records for p in parts] == [min(shard_size, 5 - k * shard_size)
+                                          for k in range(len(shards))]  # fmt: skip
+    whole = read_vcf(path)
+    joined = pd.concat([p.variants for p in parts], ignore_index=True)
+    pd.testing.assert_frame_equal(joined, whole.variants)
+    skipped = pd.concat([p.skipped for p in parts], ignore_index=True)
+    pd.testing.assert_frame_equal(skipped, whole.skipped)
+
+
+def test_a_vcf_without_records_gives_one_empty_shard(tmp_path):
+    (shard,) = split_vcf(vcf(tmp_path, ""), 10, tmp_path / "shards")
+    records = read_vcf(shard)
+    assert records.records == 0 and records.variants.empty
+
+
+def test_a_malformed_line_stops_the_split_naming_the_vcf(tmp_path):
+    path = vcf(tmp_path, BODY + "chr2\tfive\t.\tA\tG\n")
+    with pytest.raises(InputError, match=f"^{path}:10: POS 'five'"):
+        split_vcf(path, 2, tmp_path / "shards")
+    assert not (tmp_path / "shards").exists()

@@ -1,6 +1,6 @@
 # Bundle import (data.source: deepsea_bundle), included instead of data.smk: the published
 # DeepSEA training bundle -> results/data/{split}.h5, a data summary, and in the evaluation a
-# comparison of each model with the published DeepSEA and DanQ per-track AUROCs.
+# comparison of each model with the published DeepSEA, DanQ and DanQ-JASPAR per-track AUROCs.
 import os
 
 if not config["data"].get("bundle_dir"):
@@ -60,9 +60,14 @@ rule bundle_summary:
         " --test {input.test:q} --out-table {output.tsv:q} --out-html {output.html:q} 2> {log:q}"
 
 
+# The comparison scores each published column as its authors did: DeepSEA's against the
+# strand-mean AUROC of metrics.tsv, DanQ's and DanQ-JASPAR's against the AUROC over both strands
+# as separate samples (the predictions' y_pred_strands, which rule predict writes in bundle mode).
 rule published_comparison:
     input:
         metrics="results/eval/{model}/metrics.tsv",
+        predictions="results/predictions/{model}/test.h5",
+        data="results/data/test.h5",
     output:
         classes=report(
             "results/eval/{model}/published_comparison.tsv",
@@ -92,8 +97,13 @@ rule published_comparison:
         "benchmarks/published_comparison/{model}.tsv"
     conda:
         "../../envs/evaluate.yaml"
+    threads: 2
+    resources:
+        # both strands' predictions and labels in memory: about 2.5 GB for the 919-track bundle
+        mem_mb=8000,
     shell:
         "seq2chrom published-comparison --metrics {input.metrics:q} --model {wildcards.model:q}"
+        " --predictions {input.predictions:q} --data {input.data:q} --threads {threads}"
         " --out-classes {output.classes:q} --out-tracks {output.tracks:q}"
         " --out-html {output.html:q}"
         " --out-png {output.scatter:q} 2> {log:q}"

@@ -7,7 +7,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from seq2chrom.config import check_finetune_options
+from seq2chrom.config import check_finetune_options, model_builder_settings, model_train
 from seq2chrom.data.bins import selected_sequences
 from seq2chrom.data.tracksheet import SHEET_COLUMNS, TABLE_COLUMNS, read_table
 from seq2chrom.errors import InputError
@@ -211,8 +211,9 @@ def config_paths():
         ("motifs.meme_file", config["motifs"].get("meme_file", "")),
         ("prediction_tracks.regions", config["prediction_tracks"].get("regions", "")),
         *((f"variants.vcfs.{name}", path) for name, path in vcfs.items()),
+        ("variants.background", (config.get("variants") or {}).get("background", "")),
         *(
-            ("train.init_from", f"{init_from_dir(model)}/{name}")
+            (train_key(model, "init_from"), f"{init_from_dir(model)}/{name}")
             for model in MODELS
             if init_from_dir(model)
             for name in ("model.keras", "config.yaml")
@@ -266,6 +267,7 @@ def final_outputs():
             ],
         )
     targets += use_outputs()  # variants.smk
+    targets += attribution_outputs()  # attributions_common.smk
     targets += ["results/report/summary.html"]
     targets += ["results/report/config.html"]
     if DATA_SOURCE != "deepsea_bundle":
@@ -279,33 +281,48 @@ FINETUNE_MODEL = FINETUNE.get("model", "")
 
 
 def init_from_dir(model):
-    """Folder of the trained model that `model` is fine-tuned from (train.init_from with
-    {model} replaced by the model name), or "" when it trains from scratch."""
-    return config["train"].get("init_from", "").replace("{model}", model).rstrip("/")
+    """Folder of the trained model that `model` is fine-tuned from (its train.init_from, see
+    `train_key`, with {model} replaced by the model name), or "" when it trains from scratch.
+    """
+    return (
+        model_train(config, model)
+        .get("init_from", "")
+        .replace("{model}", model)
+        .rstrip("/")
+    )
+
+
+def train_key(model, key):
+    """Config key that sets train `key` for `model`: models.<model>.train.<key> when that
+    model overrides it, else train.<key>."""
+    if key in config["models"][model].get("train", {}):
+        return f"models.{model}.train.{key}"
+    return f"train.{key}"
 
 
 def check_finetune_config():
     """Fail at parse time on fine-tuning settings that cannot work, naming the key and fix."""
     for model in MODELS:
         folder = init_from_dir(model)
+        settings = model_train(config, model)
+        key = train_key(model, "init_from")
         if (
             folder
             and Path(folder).resolve() == (Path("results/models") / model).resolve()
         ):
             raise InputError(
                 CONFIG_FILE,
-                f"key train.init_from: {config['train']['init_from']!r}: model {model} would "
-                "start from itself",
+                f"key {key}: {settings['init_from']!r}: model {model} would start from itself",
                 fix="copy the trained model to another folder, e.g. "
-                f"resources/models/{model}, and point train.init_from there",
+                f"resources/models/{model}, and point {key} there",
             )
-    check_finetune_options(
-        config["train"].get("init_from", ""),
-        config["train"].get("freeze_epochs", 0),
-        where=f"{CONFIG_FILE}: key train.freeze_epochs",
-        init_name="train.init_from",
-        fix="set train.init_from, or set train.freeze_epochs to 0",
-    )
+        check_finetune_options(
+            settings.get("init_from", ""),
+            settings.get("freeze_epochs", 0),
+            where=f"{CONFIG_FILE}: key {train_key(model, 'freeze_epochs')}",
+            init_name=key,
+            fix=f"set {key}, or set {train_key(model, 'freeze_epochs')} to 0",
+        )
     if not FINETUNE_MODEL:
         return
     if FINETUNE_MODEL not in MODELS:
@@ -344,24 +361,29 @@ def init_from_inputs(wildcards):
     return [f"{folder}/model.keras", f"{folder}/config.yaml"] if folder else []
 
 
-def train_settings(**changes):
-    """The train section as JSON for `seq2chrom train`, updated by `changes` (init_from and
-    freeze_epochs are passed as options)."""
+def train_settings(model, **changes):
+    """The train settings of `model` (the train section with models.<model>.train over it) as
+    JSON for `seq2chrom train`, updated by `changes` (init_from and freeze_epochs are passed
+    as options). Without models.<model>.train the same JSON for every model, so that adding
+    one model's settings reruns that model's training only."""
     settings = {
         k: v
-        for k, v in config["train"].items()
+        for k, v in model_train(config, model).items()
         if k not in ("init_from", "freeze_epochs")
     }
     return json.dumps({**settings, **changes})
 
 
-def finetune_settings():
-    """Train settings of the comparison's fine-tune: its epochs and learning rate (null keeps
-    train.learning_rate)."""
+def finetune_settings(model):
+    """Train settings of the comparison's fine-tune of `model`: its epochs and learning rate
+    (null keeps the model's train learning_rate)."""
     rate = FINETUNE.get("learning_rate")
     return train_settings(
+        model,
         epochs=FINETUNE.get("epochs", 10),
-        learning_rate=config["train"]["learning_rate"] if rate is None else rate,
+        learning_rate=(
+            model_train(config, model)["learning_rate"] if rate is None else rate
+        ),
     )
 
 

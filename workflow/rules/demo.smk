@@ -1,6 +1,7 @@
 # Demo stage: the embedded demo data set (synthetic genome, peaks of every demo track with real
 # JASPAR motifs planted at their sites, and the motif truth), generated from config["seed"];
-# also a VCF of motif-destroying and control variants and a BED of regions for the use steps.
+# also a VCF of motif-destroying and control variants, a background VCF of random SNVs (for
+# e-values) and a BED of regions for the use steps.
 from seq2chrom.demo import DEMO_TRACK_NAMES
 
 
@@ -10,6 +11,7 @@ rule demo:
         peaks=expand("resources/demo/peaks/{track}.bed.gz", track=DEMO_TRACK_NAMES),
         truth="resources/demo/truth.tsv",
         variants="resources/demo/variants.vcf.gz",
+        background="resources/demo/background.vcf.gz",
         regions="resources/demo/regions.bed",
     log:
         "logs/demo/demo.log",

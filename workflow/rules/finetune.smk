@@ -11,6 +11,7 @@
 
 use rule train as finetune_base with:
     input:
+        gpu_checked=gpu_checked("finetune_base"),
         train="results/data/train.h5",
         valid="results/data/valid.h5",
     output:
@@ -33,6 +34,7 @@ use rule train as finetune_base with:
 
 use rule train as finetune_tuned with:
     input:
+        gpu_checked=gpu_checked("finetune_tuned"),
         train="results/data/train.h5",
         valid="results/data/valid.h5",
         init=multiext("results/finetune/{model}/base/", "model.keras", "config.yaml"),
@@ -49,13 +51,14 @@ use rule train as finetune_tuned with:
     benchmark:
         "benchmarks/finetune_tuned/{model}.tsv"
     params:
-        train_settings=finetune_settings(),
+        train_settings=lambda wc: finetune_settings(wc.model),
         init_from=lambda wc, input: Path(input.init[0]).parent,
         freeze_epochs=FINETUNE.get("freeze_epochs", 0),
 
 
 rule finetune_comparison:
     input:
+        gpu_checked=gpu_checked("finetune_comparison"),
         data="results/data/test.h5",
         base=multiext(
             "results/finetune/{model}/base/",

@@ -1,9 +1,10 @@
-# Motifs stage: first-layer filters -> PWMs (Basset/DanQ practice), Tomtom matches against
+# Motifs stage: first-layer filters -> PWMs and influence (Basset's rules), Tomtom matches against
 # JASPAR with a Pearson column score, information-content logos and a summary table.
 
 
 rule motif_pwms:
     input:
+        gpu_checked=gpu_checked("motif_pwms"),
         model="results/models/{model}/model.keras",
         data="results/data/test.h5",
     output:
@@ -31,13 +32,15 @@ rule motif_pwms:
         max_sequences=config["motifs"]["max_sequences"],
         activation_threshold=config["motifs"]["activation_threshold"],
         min_sites=config["motifs"]["min_sites"],
+        pwm_rule=config["motifs"]["pwm_rule"],
         influence_sequences=config["motifs"]["influence_sequences"],
         seed=config["seed"],
     shell:
         "seq2chrom filter-pwms --model {input.model:q} --data {input.data:q}"
         " --max-sequences {params.max_sequences:q}"
         " --activation-threshold {params.activation_threshold:q}"
-        " --min-sites {params.min_sites:q} --influence-sequences {params.influence_sequences:q}"
+        " --min-sites {params.min_sites:q} --pwm-rule {params.pwm_rule:q}"
+        " --influence-sequences {params.influence_sequences:q}"
         " --seed {params.seed:q} --threads {threads} --out-meme {output.meme:q}"
         " --out-filters {output.filters:q} --out-influence {output.influence:q} 2> {log:q}"
 

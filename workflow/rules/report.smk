@@ -83,6 +83,7 @@ rule report_summary:
             model=VARIANT_MODELS,
             vcf=list(VCFS),
         ),
+        modisco=expand("results/modisco/{model}/table.tsv", model=ATTRIBUTION_MODELS),
     output:
         tsv="results/report/summary.tsv",
         html=report(
@@ -109,4 +110,5 @@ rule report_summary:
     shell:
         "seq2chrom report-summary --models {params.models:q} --presets {params.presets:q}"
         " --eval {input.evaluation:q} --motifs {input.motifs:q} --variants {input.variants:q}"
+        " --modisco {input.modisco:q}"
         " --out-table {output.tsv:q} --out-html {output.html:q} --out-rst {output.rst:q} 2> {log:q}"

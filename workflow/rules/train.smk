@@ -1,5 +1,6 @@
 # Train stage: one model per {model} of config["models"], streaming batches from the split
-# files, then strand-averaged predictions for the test split.
+# files, then strand-averaged predictions for the test split (on the DeepSEA bundle also each
+# strand's own, y_pred_strands).
 #
 # Resume layout: results/models/{model}/checkpoint/ is deliberately NOT an output. Snakemake
 # deletes a job's declared outputs before running it, so a Slurm requeue or a rerun after a
@@ -11,6 +12,10 @@
 # folder ({model} in it is replaced by the model name); its model.keras and config.yaml are
 # inputs, so retraining it reruns the fine-tune.
 #
+# Each model trains with the train section, any key of it replaced by the model's own
+# models.{model}.train (config.model_train): its settings are that job's params alone, so
+# changing one model's schedule reruns that model only.
+#
 # The fine-tuning comparison's two trainings (finetune.smk) are this rule with other inputs,
 # outputs and parameters (`use rule train as ...`), so all three share one command and one set
 # of resources.
@@ -19,6 +24,7 @@ import json
 
 rule train:
     input:
+        gpu_checked=gpu_checked("train"),
         train="results/data/train.h5",
         valid="results/data/valid.h5",
         init=init_from_inputs,
@@ -54,10 +60,10 @@ rule train:
         # the request for that disk (profiles/biowulf: /lscratch/$SLURM_JOB_ID)
         scratch="",
     params:
-        model_settings=lambda wc: json.dumps(config["models"][wc.model]),
-        train_settings=train_settings(),
+        model_settings=lambda wc: json.dumps(model_builder_settings(config, wc.model)),
+        train_settings=lambda wc: train_settings(wc.model),
         init_from=lambda wc: init_from_dir(wc.model),
-        freeze_epochs=config["train"].get("freeze_epochs", 0),
+        freeze_epochs=lambda wc: model_train(config, wc.model).get("freeze_epochs", 0),
         exclude_tracks="",
         seed=config["seed"],
         out_dir=subpath(output.model, parent=True),
@@ -72,6 +78,7 @@ rule train:
 
 rule predict:
     input:
+        gpu_checked=gpu_checked("predict"),
         model="results/models/{model}/model.keras",
         model_config="results/models/{model}/config.yaml",
         data="results/data/test.h5",
@@ -90,6 +97,9 @@ rule predict:
         runtime=lambda wc, attempt: 240 * attempt,
     params:
         device=config["train"]["device"],
+        # each strand's own predictions too, for the bundle's per-strand comparison with DanQ
+        strands="each" if DATA_SOURCE == "deepsea_bundle" else "mean",
     shell:
         "seq2chrom predict --model {input.model:q} --data {input.data:q}"
-        " --device {params.device:q} --out {output.predictions:q} 2> {log:q}"
+        " --device {params.device:q} --strands {params.strands:q}"
+        " --out {output.predictions:q} 2> {log:q}"

@@ -2,45 +2,141 @@
 # in-silico mutagenesis. Each part is off unless its config section is filled in.
 #
 # Inputs:  results/models/{model}/model.keras (+ config.yaml), the genome, config["variants"]
-#          ["vcfs"] (path or http(s) URL), config["prediction_tracks"]["regions"] (BED),
-#          results/predictions/{model}/test.h5 (best test sequences for mutagenesis).
-# Outputs: results/variants/{model}/{name}.tsv.gz, .top.tsv, .skipped.tsv, .top.html, .png;
-#          results/tracks/{model}/{track}.bw; results/mutagenesis/{model}/regions.bed and
-#          windows/ (mutagenesis.h5, regions.tsv, one PNG per window).
+#          ["vcfs"] and ["background"] (path or http(s) URL), config["prediction_tracks"]
+#          ["regions"] (BED), results/predictions/{model}/test.h5 (best test sequences for
+#          mutagenesis).
+# Outputs: results/variants/{model}/{name}.h5, .skipped.tsv, .top.tsv, .tsv.gz, .vcf.gz (+ .tbi),
+#          .top.html, .png (the background: results/variants/{model}/background.*); with
+#          variants.shard_size, results/variant_shards/{name}/ and
+#          results/variants/{model}/{name}.shards/ on the way; results/tracks/{model}/{track}.bw;
+#          results/mutagenesis/{model}/regions.bed and windows/ (mutagenesis.h5, regions.tsv,
+#          one PNG per window).
 
 
 include: "variants_common.smk"
 
 
-rule variant_effects:
-    input:
-        model="results/models/{model}/model.keras",
-        model_config="results/models/{model}/config.yaml",
-        genome=GENOME_FASTA,
-        index=GENOME_INDEX,
-        vcf=vcf_input,
-        sheet=TRACKS_SHEET,
-    output:
-        effects="results/variants/{model}/{vcf}.tsv.gz",
-        top="results/variants/{model}/{vcf}.top.tsv",
-        skipped="results/variants/{model}/{vcf}.skipped.tsv",
-    log:
-        "logs/variant_effects/{model}/{vcf}.log",
-    benchmark:
-        "benchmarks/variant_effects/{model}/{vcf}.tsv"
-    conda:
-        "../../envs/variants.yaml"
-    threads: 2
-    resources:
-        gpu=1,
-        mem_mb=8000,
-        runtime=lambda wc, attempt: attempt * 120,
-    params:
-        device=config["train"].get("device", "auto"),
-    shell:
-        "seq2chrom score-variants --model {input.model:q} --genome {input.genome:q}"
-        " --vcf {input.vcf:q} --track-sheet {input.sheet:q} --device {params.device:q}"
-        " --out {output.effects:q} 2> {log:q}"
+VARIANT_OUTPUTS = {
+    "scores": "results/variants/{model}/{vcf}.h5",
+    "skipped": "results/variants/{model}/{vcf}.skipped.tsv",
+    "top": "results/variants/{model}/{vcf}.top.tsv",
+    "effects": "results/variants/{model}/{vcf}.tsv.gz",
+    "annotated": "results/variants/{model}/{vcf}.vcf.gz",
+    "index": "results/variants/{model}/{vcf}.vcf.gz.tbi",
+}
+
+
+if not SHARD_SIZE:
+
+    # One job scores a whole VCF, streaming it (memory does not grow with its length).
+    rule variant_effects:
+        input:
+            gpu_checked=gpu_checked("variant_effects"),
+            model="results/models/{model}/model.keras",
+            model_config="results/models/{model}/config.yaml",
+            genome=GENOME_FASTA,
+            index=GENOME_INDEX,
+            vcf=vcf_input,
+            sheet=TRACKS_SHEET,
+            background=background_input,
+        output:
+            **VARIANT_OUTPUTS,
+        log:
+            "logs/variant_effects/{model}/{vcf}.log",
+        benchmark:
+            "benchmarks/variant_effects/{model}/{vcf}.tsv"
+        conda:
+            "../../envs/variants.yaml"
+        threads: 2
+        resources:
+            gpu=1,
+            mem_mb=8000,
+            runtime=lambda wc, attempt: attempt * 120,
+        params:
+            **variant_table_params(),
+            device=config["train"].get("device", "auto"),
+        shell:
+            "seq2chrom score-variants --model {input.model:q} --genome {input.genome:q}"
+            " --vcf {input.vcf:q} --track-sheet {input.sheet:q} --device {params.device:q}"
+            " --background={input.background:q} --tsv-tracks {params.tsv_tracks:q}"
+            " --min-abs-diff {params.min_abs_diff:q} --top {params.top:q}"
+            " --out {output.scores:q} 2> {log:q}"
+
+else:
+
+    # variants.shard_size records per shard: the shards are scored as separate (GPU) jobs,
+    # then gathered into the outputs one job would write, the same bytes.
+    checkpoint variant_shards:
+        input:
+            vcf=vcf_input,
+        output:
+            directory("results/variant_shards/{vcf}"),
+        log:
+            "logs/variant_shards/{vcf}.log",
+        benchmark:
+            "benchmarks/variant_shards/{vcf}.tsv"
+        conda:
+            "../../envs/variants.yaml"
+        params:
+            shard_size=SHARD_SIZE,
+        shell:
+            "seq2chrom split-vcf --vcf {input.vcf:q} --shard-size {params.shard_size:q}"
+            " --out-dir {output:q} 2> {log:q}"
+
+    rule variant_effects:
+        input:
+            gpu_checked=gpu_checked("variant_effects"),
+            model="results/models/{model}/model.keras",
+            model_config="results/models/{model}/config.yaml",
+            genome=GENOME_FASTA,
+            index=GENOME_INDEX,
+            vcf="results/variant_shards/{vcf}/{shard}.vcf.gz",
+            sheet=TRACKS_SHEET,
+            background=background_input,
+        output:
+            scores="results/variants/{model}/{vcf}.shards/{shard}.h5",
+            skipped="results/variants/{model}/{vcf}.shards/{shard}.skipped.tsv",
+        log:
+            "logs/variant_effects/{model}/{vcf}/{shard}.log",
+        benchmark:
+            "benchmarks/variant_effects/{model}/{vcf}/{shard}.tsv"
+        conda:
+            "../../envs/variants.yaml"
+        threads: 2
+        resources:
+            gpu=1,
+            mem_mb=8000,
+            runtime=lambda wc, attempt: attempt * 120,
+        params:
+            device=config["train"].get("device", "auto"),
+        shell:
+            "seq2chrom score-variants --model {input.model:q} --genome {input.genome:q}"
+            " --vcf {input.vcf:q} --track-sheet {input.sheet:q} --device {params.device:q}"
+            " --background={input.background:q} --part --out {output.scores:q} 2> {log:q}"
+
+    rule variant_gather:
+        input:
+            vcf=vcf_input,
+            sheet=TRACKS_SHEET,
+            parts=variant_shard_scores,
+        output:
+            **VARIANT_OUTPUTS,
+        log:
+            "logs/variant_gather/{model}/{vcf}.log",
+        benchmark:
+            "benchmarks/variant_gather/{model}/{vcf}.tsv"
+        conda:
+            "../../envs/variants.yaml"
+        resources:
+            mem_mb=4000,
+            runtime=lambda wc, attempt: attempt * 60,
+        params:
+            **variant_table_params(),
+        shell:
+            "seq2chrom gather-variants --vcf {input.vcf:q} --parts {input.parts:q}"
+            " --track-sheet {input.sheet:q} --tsv-tracks {params.tsv_tracks:q}"
+            " --min-abs-diff {params.min_abs_diff:q} --top {params.top:q}"
+            " --out {output.scores:q} 2> {log:q}"
 
 
 rule variant_report:
@@ -79,6 +175,7 @@ rule variant_report:
 
 rule predict_region:
     input:
+        gpu_checked=gpu_checked("predict_region"),
         model="results/models/{model}/model.keras",
         model_config="results/models/{model}/config.yaml",
         genome=GENOME_FASTA,
@@ -148,6 +245,7 @@ rule mutagenesis_regions:
 
 rule mutagenesis:
     input:
+        gpu_checked=gpu_checked("mutagenesis"),
         model="results/models/{model}/model.keras",
         model_config="results/models/{model}/config.yaml",
         genome=GENOME_FASTA,

@@ -1,5 +1,6 @@
 """Defaults of the workflow config, read from its schema (workflow/schemas/config.schema.yaml),
-the rules of a track-sheet row (workflow/schemas/tracks.schema.yaml), and the checks a schema
+the rules of a track-sheet row (workflow/schemas/tracks.schema.yaml), each model's train settings
+(`model_train`: the train section with ``models.<name>.train`` over it), and the checks a schema
 cannot express that both the workflow (common.smk) and a subcommand make (`check_finetune_options`).
 
 The schema is the one source of defaults: Snakemake fills them into the config before any rule
@@ -49,6 +50,25 @@ def defaults(section: str) -> dict:
 def default(*keys: str):
     """Default of one config key, e.g. default("motifs", "evalue") -> 0.01, default("seed")."""
     return properties(*keys)["default"]
+
+
+def model_train(config: dict, model: str) -> dict:
+    """The train settings of `model`: the config's train section with the keys of
+    ``models.<model>.train`` replacing their values (an object such as ``optimizer`` whole).
+
+    config: the workflow config (defaults filled or not); model: a key of config["models"].
+    Without ``models.<model>.train`` the train section itself, keys in its order.
+
+    >>> model_train({"train": {"epochs": 30, "patience": 5},
+    ...              "models": {"danq": {"train": {"epochs": 60}}}}, "danq")
+    {'epochs': 60, 'patience': 5}
+    """
+    return {**config.get("train", {}), **config["models"][model].get("train", {})}
+
+
+def model_builder_settings(config: dict, model: str) -> dict:
+    """``models.<model>`` without its train settings: the preset and the builder's keywords."""
+    return {k: v for k, v in config["models"][model].items() if k != "train"}
 
 
 def check_finetune_options(

@@ -3,9 +3,10 @@
 Two steps, because hiding GPUs only works before the framework starts:
 
 1. ``select_devices(device)``, before Keras is imported: reads the GPUs the scheduler gave
-   (``CUDA_VISIBLE_DEVICES``, ``SLURM_JOB_GPUS``, ``SLURM_GPUS_ON_NODE``), hides every GPU
-   for ``cpu``, asks the backend framework (TensorFlow, JAX or PyTorch) which GPUs it sees and
-   decides, or stops with one line when a GPU was given or required but cannot be used.
+   (``CUDA_VISIBLE_DEVICES``, ``SLURM_JOB_GPUS``, ``SLURM_STEP_GPUS``,
+   ``SLURM_GPUS_ON_NODE``), hides every GPU for ``cpu``, asks the backend framework
+   (TensorFlow, JAX or PyTorch) which GPUs it sees and decides, or stops with one line when a
+   GPU was given or required but cannot be used.
 2. ``setup_device(selection, seed, mixed_precision, batch_size)``, after: seeds, sets mixed
    precision and the multi-GPU distribution (``MirroredStrategy`` on TensorFlow,
    ``keras.distribution.DataParallel`` on JAX), and returns the ``Devices`` record that goes
@@ -31,14 +32,21 @@ from seq2chrom.errors import InputError
 log = logging.getLogger(__name__)
 
 DEVICES = ("auto", "gpu", "cpu")
-SCHEDULER_VARIABLES = ("CUDA_VISIBLE_DEVICES", "SLURM_JOB_GPUS", "SLURM_GPUS_ON_NODE")
+SCHEDULER_VARIABLES = (
+    "CUDA_VISIBLE_DEVICES",
+    "SLURM_JOB_GPUS",
+    "SLURM_STEP_GPUS",
+    "SLURM_GPUS_ON_NODE",
+)
 # values by which a scheduler (or a user) says "no GPU"; Slurm writes NoDevFiles when the
 # node's gres has no device files. "0" is none only as a count (SLURM_GPUS_ON_NODE).
 NO_GPU_VALUES = {"", "-1", "nodevfiles", "none"}
+# With pip's CUDA libraries, a CUDA module loaded beside them puts a second CUDA on the
+# library path: the fixes say to leave the modules out.
 GPU_FIX = {
-    "tensorflow": 'pip install -e ".[gpu]" to add TensorFlow\'s CUDA libraries, or on Biowulf '
-    "`module load CUDA cuDNN`",
-    "jax": 'pip install "jax[cuda12]", or on Biowulf `module load CUDA cuDNN`',
+    "tensorflow": 'make setup GPU=1 (pip install -e ".[gpu]": TensorFlow with its CUDA '
+    "libraries), with no CUDA or cuDNN module loaded",
+    "jax": 'pip install "jax[cuda12]", with no CUDA or cuDNN module loaded',
     "torch": "install a CUDA build of PyTorch (pytorch.org/get-started/locally)",
 }
 

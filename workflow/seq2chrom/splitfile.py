@@ -11,7 +11,9 @@ Layout (written by `create_split_file`, read by `open_split` / `read_split_info`
   attrs: bin_size, window, split (and source for an imported bundle)
 The predictions of a model for a split (`results/predictions/{model}/{split}.h5`) hold
 y_pred (N, T) float32 and the split's tracks, chrom and start (`create_predictions_file`,
-`read_predictions`).
+`read_predictions`); optionally y_pred_strands (2, N, T) float32, each strand's own predictions,
+forward then reverse complement, whose mean is y_pred (`create_strand_predictions`,
+`read_strand_predictions`).
 
 This module is the only one that names these datasets: the genome build (`data/encode.py`) and
 the bundle import (`data/bundle.py`) write through `create_split_file`, and every consumer reads
@@ -40,6 +42,7 @@ X, Y = "x", "y"
 TRACKS, ASSAYS, CELL_TYPES = "tracks", "assays", "cell_types"
 CHROM, START = "chrom", "start"
 Y_PRED = "y_pred"
+Y_PRED_STRANDS = "y_pred_strands"
 CHUNK_SAMPLES = 256
 GZIP_LEVEL = 1
 UNKNOWN_CHROM = "unknown"
@@ -358,6 +361,38 @@ def create_predictions_file(
         target.attrs["strands"] = "mean of forward and reverse complement"
 
 
+def create_strand_predictions(y_pred: h5py.Dataset) -> h5py.Dataset:
+    """Add y_pred_strands (2, N, T) float32 to the file of `y_pred` (from
+    `create_predictions_file`), to fill with the forward [0] and reverse-complement [1]
+    predictions whose mean is y_pred."""
+    n_samples, n_tracks = y_pred.shape
+    return y_pred.file.create_dataset(
+        Y_PRED_STRANDS,
+        (2, n_samples, n_tracks),
+        dtype="float32",
+        chunks=(1, max(min(n_samples, 256), 1), n_tracks),
+    )
+
+
+def read_strand_predictions(path: str | Path) -> tuple[np.ndarray, list[str]]:
+    """y_pred_strands (2, N, T) float32 and the T track names of a predictions file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found", fix="run `seq2chrom predict --strands each` first")
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as error:
+        raise InputError(path, f"not a readable HDF5 file ({error})") from None
+    with handle:
+        if Y_PRED_STRANDS not in handle or TRACKS not in handle:
+            raise InputError(
+                path,
+                f"no per-strand predictions ({Y_PRED_STRANDS})",
+                fix="predict again with `seq2chrom predict --strands each`",
+            )
+        return handle[Y_PRED_STRANDS][()], handle[TRACKS].asstr()[:].tolist()
+
+
 class Predictions(NamedTuple):
     """A predictions file in memory: y_pred (N, T) float32, T track names, and the bins' chrom
     (N,) str and start (N,) int64 (None when the split had no coordinates)."""
@@ -398,11 +433,19 @@ def one_hot_to_codes(x: np.ndarray) -> np.ndarray:
     )
 
 
-def sample_positive_codes(
+class PositiveSample(NamedTuple):
+    """Sequences of a split file positive for any track (`sample_positives`)."""
+
+    codes: np.ndarray  # (n, L) uint8 base codes (`one_hot_to_codes`)
+    y: np.ndarray  # (n, T) uint8 labels
+    tracks: list[str]  # the T track names
+
+
+def sample_positives(
     path: str | Path, max_sequences: int, seed: int, block_rows: int = 8192
-) -> tuple[np.ndarray, list[str]]:
-    """Base codes (n, L) uint8 (`one_hot_to_codes`) of up to `max_sequences` sequences of a
-    split file positive for any track, and its track names.
+) -> PositiveSample:
+    """Up to `max_sequences` sequences of a split file positive for any track, with their
+    labels and the file's track names.
 
     The sample is seeded (`seed`) and in file order; x and y are read `block_rows` rows at a time,
     so memory is bounded for large test sets.
@@ -413,13 +456,17 @@ def sample_positive_codes(
             raise InputError(path, "no sequence is positive for any track")
         rng = np.random.default_rng(seed)
         chosen = np.sort(rng.choice(positive, min(max_sequences, len(positive)), replace=False))
-        x = split.x
+        x, y = split.x, split.y
         codes = np.empty((len(chosen), x.shape[1]), dtype=np.uint8)
+        labels = np.empty((len(chosen), y.shape[1]), dtype=np.uint8)
         done = 0
         for start in range(0, len(x), block_rows):
             rows = chosen[(chosen >= start) & (chosen < start + block_rows)]
             if len(rows):
-                block = np.asarray(x[int(rows[0]) : int(rows[-1]) + 1])
-                codes[done : done + len(rows)] = one_hot_to_codes(block[rows - rows[0]])
+                block = slice(int(rows[0]), int(rows[-1]) + 1)
+                codes[done : done + len(rows)] = one_hot_to_codes(
+                    np.asarray(x[block])[rows - rows[0]]
+                )
+                labels[done : done + len(rows)] = np.asarray(y[block])[rows - rows[0]]
                 done += len(rows)
-        return codes, split.names()
+        return PositiveSample(codes, labels, split.names())

@@ -44,9 +44,11 @@ STEP_MODULES = [
     "seq2chrom.cli.evaluate",
     "seq2chrom.cli.motifs",
     "seq2chrom.cli.variants",
+    "seq2chrom.cli.attribute",
     "seq2chrom.cli.report",
     "seq2chrom.cli.summary",
     "seq2chrom.cli.cluster",
+    "seq2chrom.cli.gpu",
     "seq2chrom.cli.init_config",
 ]
 
@@ -72,14 +74,20 @@ COMMANDS = {
     "tomtom": "seq2chrom.cli.motifs",
     "logos": "seq2chrom.cli.motifs",
     "score-variants": "seq2chrom.cli.variants",
+    "split-vcf": "seq2chrom.cli.variants",
+    "gather-variants": "seq2chrom.cli.variants",
     "predict-region": "seq2chrom.cli.variants",
     "mutagenesis": "seq2chrom.cli.variants",
     "mutagenesis-regions": "seq2chrom.cli.variants",
     "variant-report": "seq2chrom.cli.variants",
+    "attribute": "seq2chrom.cli.attribute",
+    "modisco": "seq2chrom.cli.attribute",
+    "modisco-report": "seq2chrom.cli.attribute",
     "report-summary": "seq2chrom.cli.summary",
     "config-html": "seq2chrom.cli.report",
     "tracks-table": "seq2chrom.cli.report",
     "install-profile": "seq2chrom.cli.cluster",
+    "check-gpu": "seq2chrom.cli.gpu",
     "init-config": "seq2chrom.cli.init_config",
 }
 

@@ -42,7 +42,17 @@ def register(subparsers) -> None:
     published = subparsers.add_parser(
         "published-comparison", help="per-track AUROC/AUPRC against published DeepSEA and DanQ"
     )
-    published.add_argument("--metrics", required=True, help="results/eval/{model}/metrics.tsv")
+    published.add_argument(
+        "--metrics", required=True, help="results/eval/{model}/metrics.tsv (strand mean)"
+    )
+    published.add_argument(
+        "--predictions",
+        required=True,
+        help="results/predictions/{model}/test.h5 with each strand's predictions "
+        "(`seq2chrom predict --strands each`), scored per strand against DanQ's numbers",
+    )
+    published.add_argument("--data", required=True, help="results/data/test.h5 (labels)")
+    published.add_argument("--threads", type=int, default=None, help="default: all usable cores")
     published.add_argument("--model", required=True, help="model name (labels)")
     published.add_argument("--out-classes", required=True, help="per-class comparison TSV")
     published.add_argument("--out-tracks", required=True, help="per-track comparison TSV")
@@ -72,15 +82,36 @@ def run_bundle_summary(args: argparse.Namespace) -> None:
 
 
 def run_published_comparison(args: argparse.Namespace) -> None:
+    from seq2chrom.errors import InputError
     from seq2chrom.evaluate.files import read_metrics_table
     from seq2chrom.evaluate.published import (
         class_comparison,
         compare_with_published,
         comparison_html,
         plot_published_scatter,
+        with_per_strand,
     )
+    from seq2chrom.modelfile import track_difference
+    from seq2chrom.splitfile import read_labels, read_strand_predictions
 
-    tracks = compare_with_published(read_metrics_table(args.metrics))
+    metrics = read_metrics_table(args.metrics)
+    y_true, columns = read_labels(args.data)
+    y_strands, predicted = read_strand_predictions(args.predictions)
+    for path, names in ((args.predictions, predicted), (args.metrics, metrics["track"].tolist())):
+        if names != columns.tracks:
+            raise InputError(
+                path,
+                f"tracks differ from {args.data}: {track_difference(names, columns.tracks)}",
+                fix="predict and evaluate again on this test split",
+            )
+    if y_strands.shape[1:] != y_true.shape:
+        raise InputError(
+            args.predictions,
+            f"y_pred_strands has shape {y_strands.shape}, the labels {y_true.shape}",
+            fix="predict again on this test split",
+        )
+    metrics = with_per_strand(metrics, y_true, y_strands, threads=args.threads)
+    tracks = compare_with_published(metrics)
     classes = class_comparison(tracks)
     with (
         atomic_output(args.out_classes) as tsv,

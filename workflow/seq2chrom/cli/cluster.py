@@ -3,7 +3,9 @@
 `snakemake --profile slurm` searches the working directory, the user's Snakemake config folder
 (`$XDG_CONFIG_HOME/snakemake`, usually `~/.config/snakemake`) and the site folder, not the
 workflow's `profiles/`. One `seq2chrom install-profile slurm` copies `profiles/slurm` into the
-user folder, after which the README command works as written from any directory.
+user folder, after which the README command works as written from any directory. The controller
+job (`controller.sh`) is not copied: it is submitted from the repository, and uses the installed
+copy when there is one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from seq2chrom.errors import InputError
 
 # The repository's profiles/ (the package lives in workflow/seq2chrom/ of an editable install).
 PROFILES = Path(__file__).resolve().parents[3] / "profiles"
+#: The controller job's script in a profile folder (profiles/slurm, profiles/biowulf).
+CONTROLLER = "controller.sh"
 
 
 def register(subparsers) -> None:
@@ -23,7 +27,8 @@ def register(subparsers) -> None:
         "install-profile",
         help="copy (or link) a profile of profiles/ into the user's Snakemake config folder",
         description="Copy profiles/NAME to $XDG_CONFIG_HOME/snakemake/NAME (default "
-        "~/.config/snakemake/NAME), so that `snakemake --profile NAME` finds it.",
+        "~/.config/snakemake/NAME), so that `snakemake --profile NAME` finds it; "
+        "profiles/NAME/controller.sh (not copied) then uses the copy.",
     )
     install.add_argument("name", help="profile to install: slurm, biowulf or local")
     install.add_argument(
@@ -76,7 +81,9 @@ def install_profile(
     if link:
         target.symlink_to(source.resolve(), target_is_directory=True)
     else:
-        shutil.copytree(source, target)
+        # The controller finds the workflow from where it lies: it is submitted from the
+        # repository (and then uses this copy), never copied.
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns(CONTROLLER))
     return target
 
 
@@ -85,3 +92,6 @@ def run_install_profile(args: argparse.Namespace) -> None:
     target = install_profile(args.name, args.profiles, dest, link=args.link, force=args.force)
     how = "linked" if args.link else "copied"
     print(f"{how} {args.profiles / args.name} -> {target}; run: snakemake --profile {args.name}")
+    controller = args.profiles.resolve() / args.name / CONTROLLER
+    if controller.is_file():
+        print(f"full-size runs: sbatch {controller} (from the project folder; it uses {target})")

@@ -20,7 +20,8 @@ def register(subparsers) -> None:
         description=(
             "Write OUTDIR/genome.fa, OUTDIR/peaks/{track}.bed.gz for every demo track and "
             "OUTDIR/truth.tsv (track, assay, cell_type, motif_ids, motif_names), "
-            "OUTDIR/variants.vcf.gz (motif-destroying and control variants) and "
+            "OUTDIR/variants.vcf.gz (motif-destroying and control variants), "
+            "OUTDIR/background.vcf.gz (random SNVs, the background of e-values) and "
             "OUTDIR/regions.bed (regions for prediction tracks)."
         ),
     )
@@ -55,6 +56,18 @@ def variants_vcf(demo, seed: int) -> str:
     return vcf_text(table)
 
 
+def background_vcf(demo, seed: int) -> str:
+    """The demo background VCF (seq2chrom.demo.variants), from its own random stream."""
+    import numpy as np
+
+    from seq2chrom.demo.genome import chrom_offsets
+    from seq2chrom.demo.variants import background_vcf_text, demo_background
+
+    seq = np.concatenate(list(demo.genome.values()))
+    rng = np.random.default_rng([seed, 17])
+    return background_vcf_text(demo_background(seq, chrom_offsets(), list(demo.genome), rng))
+
+
 def regions_bed(demo):
     """The demo regions for prediction tracks (seq2chrom.demo.variants.demo_regions)."""
     from seq2chrom.demo.genome import chrom_offsets
@@ -77,6 +90,7 @@ def run_demo(args: argparse.Namespace) -> None:
         log.info("%s: %d peaks", track, len(table))
     write_tsv(demo.truth, args.out_dir / "truth.tsv", na="")
     write_gzip(args.out_dir / "variants.vcf.gz", variants_vcf(demo, args.seed).encode())
+    write_gzip(args.out_dir / "background.vcf.gz", background_vcf(demo, args.seed).encode())
     write_tsv(regions_bed(demo), args.out_dir / "regions.bed", header=False)
     size = sum(len(seq) for seq in demo.genome.values())
     log.info(

@@ -16,7 +16,7 @@ log = logging.getLogger("seq2chrom.motifs")
 
 
 def register(subparsers) -> None:
-    from seq2chrom.config import default
+    from seq2chrom.config import default, properties
 
     def motifs(key: str):
         return default("motifs", key)  # the config schema is the one source of defaults
@@ -24,9 +24,12 @@ def register(subparsers) -> None:
     pwms = subparsers.add_parser(
         "filter-pwms",
         help="first-layer (conv1) filters of a trained model -> PWMs, sites, influence",
-        description="Scans test sequences (positives of any track) with conv1 on both strands; "
-        "every window above THRESHOLD x the filter's maximum over all sequences is a site "
-        "(Basset, DanQ). Influence: the filter's output held at its mean activation (Basset).",
+        description="Scans test sequences (positives of any track) with conv1. Rule basset "
+        "(basset_motifs.py): a site is a forward-strand window whose output exceeds mean + "
+        "THRESHOLD x (max - mean) over all positions of all sequences; pseudocount 1 per base. "
+        "Rule both_strands: windows on either strand above THRESHOLD x max; pseudocount 0.25. "
+        "Influence as basset_motifs_infl: the filter's output held at its mean; increase of "
+        "the loss and standardised change of each track's logit.",
     )
     pwms.add_argument(
         "--model", required=True, type=Path, help="results/models/{model}/model.keras"
@@ -35,6 +38,9 @@ def register(subparsers) -> None:
     pwms.add_argument("--max-sequences", type=int, default=motifs("max_sequences"))
     pwms.add_argument("--activation-threshold", type=float, default=motifs("activation_threshold"))
     pwms.add_argument("--min-sites", type=int, default=motifs("min_sites"))
+    pwms.add_argument(
+        "--pwm-rule", choices=properties("motifs", "pwm_rule")["enum"], default=motifs("pwm_rule")
+    )
     pwms.add_argument(
         "--influence-sequences",
         type=int,
@@ -107,6 +113,7 @@ def run_filter_pwms(args: argparse.Namespace) -> None:
             args.max_sequences,
             args.activation_threshold,
             args.min_sites,
+            args.pwm_rule,
             args.influence_sequences,
             args.seed,
         ),

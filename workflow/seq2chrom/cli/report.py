@@ -80,6 +80,22 @@ def flatten_config(config: dict, prefix: str = "") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "value"])
 
 
+def train_by_model(config: dict) -> pd.DataFrame:
+    """The train settings each model of `config` trains with (`config.model_train`): columns
+    `key` and one per model, "<value> (own)" where models.<model>.train sets the key."""
+    import pandas as pd
+
+    from seq2chrom.config import model_train
+
+    columns = []
+    for model in config["models"]:
+        own = set(flatten_config(config["models"][model].get("train", {}))["key"])
+        column = flatten_config(model_train(config, model)).set_index("key")["value"]
+        columns.append(column.where(~column.index.isin(own), column + " (own)").rename(model))
+    table = pd.concat(columns, axis=1, sort=False).fillna("(not set)")
+    return table.rename_axis("key").reset_index()
+
+
 def run_config_html(args: argparse.Namespace) -> None:
     from seq2chrom.report.tables import tables_html
 
@@ -90,6 +106,9 @@ def run_config_html(args: argparse.Namespace) -> None:
     if not isinstance(config, dict):
         raise InputError("--config-json", "expected a JSON object")
     sections = [(f"Workflow settings (seq2chrom {__version__})", flatten_config(config))]
+    if config.get("models") and "train" in config:
+        title = "Training settings per model (train, with models.<name>.train over it)"
+        sections.append((title, train_by_model(config)))
     if args.tracks:
         if not Path(args.tracks).is_file():
             raise InputError(args.tracks, "tracks sheet not found")

@@ -32,6 +32,13 @@ def register(subparsers) -> None:
     summary.add_argument(
         "--variants", nargs="*", default=[], type=Path, help="variants/{model}/{name}.top.tsv"
     )
+    summary.add_argument(
+        "--modisco",
+        nargs="*",
+        default=[],
+        type=Path,
+        help="modisco/{model}/table.tsv of the models whose attributions were run",
+    )
     summary.add_argument("--out-table", required=True, type=Path)
     summary.add_argument("--out-html", required=True, type=Path)
     summary.add_argument("--out-rst", required=True, type=Path, help="caption of the HTML item")
@@ -60,6 +67,10 @@ def run_report_summary(args: argparse.Namespace) -> None:
         if args.motifs:
             result.motifs = _read(args.motifs[i])
             result.motifs_link = str(args.motifs[i].with_suffix(".html"))
+        for path in args.modisco:
+            if path.parent.name == model:
+                result.modisco = _read(path)
+                result.modisco_link = str(path.with_suffix(".html"))
         for path in args.variants:
             if path.parent.name == model:
                 name = path.name.removesuffix(".top.tsv")

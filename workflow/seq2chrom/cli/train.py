@@ -33,7 +33,8 @@ def register(subparsers) -> None:
         "--train-settings",
         default="{}",
         type=json.loads,
-        help="JSON: the config's train section (missing keys: the schema's defaults)",
+        help="JSON: the model's train settings, the config's train section with "
+        "models.<model>.train over it (missing keys: the schema's defaults)",
     )
     train.add_argument("--seed", type=int, default=default("seed"))
     train.add_argument("--out-dir", required=True, type=Path, help="results/models/{model}")
@@ -93,6 +94,14 @@ def register(subparsers) -> None:
         default=default("train", "device"),
         choices=properties("train", "device")["enum"],
         help="as train.device: auto (GPU when the framework sees one), gpu (required) or cpu",
+    )
+    predict.add_argument(
+        "--strands",
+        choices=("mean", "each"),
+        default="mean",
+        help="mean: y_pred (N, T), the mean of both strands' predictions; each: also "
+        "y_pred_strands (2, N, T), each strand's own, forward then reverse complement (the "
+        "DeepSEA bundle's per-strand comparison with DanQ reads them). Default: %(default)s",
     )
     predict.set_defaults(func=run_predict)
 
@@ -165,7 +174,7 @@ def run_predict(args: argparse.Namespace) -> None:
     batch_size = args.batch_size or (1024 if trained.kind == "gpu" else 256)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(args.out) as tmp:
-        predict_file(trained.model, args.data, tmp, batch_size)
+        predict_file(trained.model, args.data, tmp, batch_size, strands=args.strands == "each")
 
 
 def run_compare_finetune(args: argparse.Namespace) -> None:

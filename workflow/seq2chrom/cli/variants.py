@@ -1,6 +1,7 @@
-"""CLI subcommands that use a trained model: `seq2chrom score-variants`, `predict-region`,
-`mutagenesis` and `mutagenesis-regions`. Each loads ``model.keras`` and reads its track names
-from the ``config.yaml`` beside it; all run without Snakemake."""
+"""CLI subcommands that use a trained model: `seq2chrom score-variants` (with `split-vcf` and
+`gather-variants` for a VCF scored in shards), `predict-region`, `mutagenesis` and
+`mutagenesis-regions`. Each loads ``model.keras`` and reads its track names from the
+``config.yaml`` beside it; all run without Snakemake."""
 
 from __future__ import annotations
 
@@ -14,24 +15,61 @@ def register(subparsers) -> None:
     score = subparsers.add_parser(
         "score-variants",
         help="effect of each VCF variant on every track: reference vs alternative allele",
-        description="Write OUT (.tsv.gz: variant_id chrom pos ref alt track ref_prob alt_prob "
-        "diff logfc, one row per variant and track), OUT.top.tsv (one row per variant, "
-        "strongest first) and OUT.skipped.tsv (records not scored, with the reason), the "
-        "suffix .tsv.gz of OUT replaced.",
+        description="Score every variant of the VCF, streaming it in chunks, and write OUT "
+        "(NAME.h5: ref_prob and alt_prob, variants x tracks, the variant table, the tracks), "
+        "NAME.skipped.tsv (records not scored, with the reason), NAME.top.tsv (the strongest "
+        "variants), NAME.tsv.gz (one row per variant and chosen track: variant_id chrom pos "
+        "ref alt track ref_prob alt_prob diff logfc [evalue]) and NAME.vcf.gz (+ .tbi: the "
+        "VCF annotated, bgzipped, tabix-indexed). With --part only NAME.h5 and "
+        "NAME.skipped.tsv (a shard, joined by gather-variants).",
     )
     _model_arguments(score)
     score.add_argument("--vcf", required=True, type=Path, help="VCF, plain, gzip or bgzip")
-    score.add_argument("--out", required=True, type=Path, help="effects table, NAME.tsv.gz")
+    score.add_argument("--out", required=True, type=Path, help="scores file, NAME.h5")
     score.add_argument(
         "--track-sheet",
         type=Path,
         help="TSV with columns name (or track) and assay: mean |diff| per assay class in "
-        "OUT.top.tsv (default: one mean over all tracks)",
+        "the summary, and assay classes in --tsv-tracks (default: one mean over all tracks)",
     )
     score.add_argument(
         "--batch-size", type=int, default=0, help="variants per forward pass (0: 512 GPU, 128 CPU)"
     )
+    score.add_argument(
+        "--background",
+        default="",
+        help="a background VCF's scores (NAME.h5 from score-variants with this model): "
+        "e-values per variant and track (empty: none)",
+    )
+    score.add_argument(
+        "--part", action="store_true", help="a shard: write NAME.h5 and NAME.skipped.tsv only"
+    )
+    _table_arguments(score)
     score.set_defaults(func=run_score_variants)
+
+    split = subparsers.add_parser(
+        "split-vcf",
+        help="cut a VCF into shards of N records, each scored as its own job",
+        description="Write OUT_DIR/00000.vcf.gz, 00001.vcf.gz, ...: CHROM POS ID REF ALT of "
+        "--shard-size records each, numbered as in the VCF (malformed lines stop here).",
+    )
+    split.add_argument("--vcf", required=True, type=Path, help="VCF, plain, gzip or bgzip")
+    split.add_argument("--shard-size", required=True, type=int, help="records per shard")
+    split.add_argument("--out-dir", required=True, type=Path, help="folder of the shards")
+    split.set_defaults(func=run_split_vcf)
+
+    gather = subparsers.add_parser(
+        "gather-variants",
+        help="join the shards' scores of a VCF into the outputs of one score-variants run",
+        description="From the shards' NAME.h5 (each with NAME.skipped.tsv beside it), in VCF "
+        "order, write what score-variants writes for the whole VCF: the same bytes.",
+    )
+    gather.add_argument("--vcf", required=True, type=Path, help="the VCF the shards came from")
+    gather.add_argument("--parts", required=True, nargs="+", type=Path, help="shards' NAME.h5")
+    gather.add_argument("--out", required=True, type=Path, help="scores file, NAME.h5")
+    gather.add_argument("--track-sheet", type=Path, help="as for score-variants")
+    _table_arguments(gather)
+    gather.set_defaults(func=run_gather_variants)
 
     region = subparsers.add_parser(
         "predict-region",
@@ -120,20 +158,58 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _table_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tsv-tracks",
+        nargs="*",
+        default=["auto"],
+        help="tracks of NAME.tsv.gz: auto (every track for up to 10,000 variants or with "
+        "--min-abs-diff, none above), or track names, assay classes and regular expressions; "
+        "none given: no rows",
+    )
+    parser.add_argument(
+        "--min-abs-diff", type=float, default=0.0, help="rows of NAME.tsv.gz: |diff| at least this"
+    )
+    parser.add_argument(
+        "--top", type=int, default=10_000, help="variants in NAME.top.tsv (%(default)s)"
+    )
+
+
 def _names(text: str) -> list[str]:
     """NAME,... -> names, blanks dropped."""
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
+def _tables(args: argparse.Namespace):
+    """The table settings of --tsv-tracks, --min-abs-diff and --top."""
+    from seq2chrom.variants.tables import AUTO, TableSettings
+
+    tracks = AUTO if args.tsv_tracks == [AUTO] else args.tsv_tracks
+    return TableSettings(tracks, args.min_abs_diff, args.top)
+
+
 def run_score_variants(args: argparse.Namespace) -> None:
     from seq2chrom.inference.predict import predict_both_strands
-    from seq2chrom.variants.score import score_vcf
+    from seq2chrom.variants.job import score_vcf
 
     score_vcf(
         args.vcf, args.genome, args.model, args.out, predict=predict_both_strands,
-        device=args.device,
-        track_sheet=args.track_sheet, batch_size=args.batch_size,
+        device=args.device, track_sheet=args.track_sheet, batch_size=args.batch_size,
+        background=Path(args.background) if args.background else None,
+        tables=_tables(args), part=args.part,
     )  # fmt: skip
+
+
+def run_split_vcf(args: argparse.Namespace) -> None:
+    from seq2chrom.variants.vcf import split_vcf
+
+    split_vcf(args.vcf, args.shard_size, args.out_dir)
+
+
+def run_gather_variants(args: argparse.Namespace) -> None:
+    from seq2chrom.variants.job import gather_vcf
+
+    gather_vcf(args.vcf, args.parts, args.out, track_sheet=args.track_sheet, tables=_tables(args))
 
 
 def run_predict_region(args: argparse.Namespace) -> None:

@@ -4,9 +4,11 @@ Variants (a VCF): for each planted factor, single-base changes that destroy a pl
 instance at its most informative position (the base the motif least expects), preferring sites
 with one copy of that factor, and a few deletions of a motif's core; and control SNVs at the
 centres of slots without any site, more than a window's half away from every planted motif.
-Regions (a BED): a few stretches around sites, for prediction tracks. Both lie on the
-chromosomes of `VARIANT_CHROMS`, the shipped config's test chromosomes, so no model trained on
-them. Nothing else in the demo depends on these files.
+Background (a second VCF, `demo_background`): random SNVs of the same chromosomes, the
+demo's stand-in for DeepSEA's 1000 Genomes background: each variant's e-value on a track is
+the fraction of them with a larger effect. Regions (a BED): a few stretches around sites, for
+prediction tracks. All lie on the chromosomes of `VARIANT_CHROMS`, the shipped config's test
+chromosomes, so no model trained on them. Nothing else in the demo depends on these files.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ PER_FACTOR = 10  # motif-destroying SNVs per factor
 DELETIONS = 10  # motif-core deletions, over all factors
 CONTROLS = 40
 MIN_CONTROL_DISTANCE = 600  # bp from any planted motif centre (a window's half is 500)
+BACKGROUND = 300  # random SNVs: e-values in steps of 1/300, at a few seconds per model
 _COMPLEMENT = np.array([3, 2, 1, 0])
 _ASCII = np.frombuffer(b"ACGT", np.uint8)
 _CODE = np.full(256, -1, np.int64)
@@ -121,6 +124,38 @@ def vcf_text(variants: pd.DataFrame) -> str:
         for r in variants.itertuples()
     ]
     return VCF_HEADER + "".join(lines)
+
+
+def demo_background(
+    seq: np.ndarray,
+    offsets: np.ndarray,
+    chroms: list[str],
+    rng: np.random.Generator,
+    n: int = BACKGROUND,
+) -> pd.DataFrame:
+    """`n` random SNVs on `VARIANT_CHROMS` at A, C, G or T bases, each to one of the other three
+    bases: columns chrom, pos (1-based), id, ref, alt; sorted."""
+    starts = [int(offsets[chroms.index(c)]) for c in VARIANT_CHROMS]  # offsets: (n + 1,)
+    stops = [int(offsets[chroms.index(c) + 1]) for c in VARIANT_CHROMS]
+    pool = np.concatenate([np.arange(a + 500, b - 500) for a, b in zip(starts, stops, strict=True)])
+    at = rng.choice(pool, 2 * n, replace=False)
+    at = np.sort(at[_CODE[seq[at]] >= 0][:n])
+    ref = _CODE[seq[at]]
+    alt = (ref + rng.integers(1, 4, len(at))) % 4
+    chrom, local = _chrom_of(at, offsets, chroms)
+    names = [f"demo_background_{i + 1}" for i in range(len(at))]
+    return pd.DataFrame(
+        {"chrom": chrom, "pos": local + 1, "id": names,
+         "ref": [chr(c) for c in _ASCII[ref]], "alt": [chr(c) for c in _ASCII[alt]]}
+    )  # fmt: skip
+
+
+def background_vcf_text(variants: pd.DataFrame) -> str:
+    """The VCF of `demo_background`."""
+    lines = [f"{r.chrom}\t{r.pos}\t{r.id}\t{r.ref}\t{r.alt}\t.\tPASS\t.\n"
+             for r in variants.itertuples()]  # fmt: skip
+    header = "##fileformat=VCFv4.2\n##source=seq2chrom demo background\n"
+    return header + "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "".join(lines)
 
 
 def demo_regions(

@@ -23,6 +23,8 @@ def load_model(path: str | Path):
     """
     import keras
 
+    import seq2chrom.models.custom  # noqa: F401  registers seq2chrom's layers for loading
+
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "model not found", fix="train the model first, or correct the path")

@@ -8,16 +8,30 @@ import keras
 import numpy as np
 from keras import layers
 
+from seq2chrom.models.custom import GateOrthogonal
+
+# The small presets keep Keras 3's initialisers (keras02_init False): their learning rate was
+# chosen with them (README, "Presets").
 PRESETS: dict[str, dict] = {
     "full": {},
-    "small": {"conv_filters": 48, "lstm_units": 32, "hidden_units": 64},
+    "small": {"conv_filters": 48, "lstm_units": 32, "hidden_units": 64, "keras02_init": False},
 }
 JASPAR_PRESETS: dict[str, dict] = {
     "full": {},
     # 128 filters: the training command initialises only the first 128 of the 525 published
-    # motifs (JASPAR 2016 MA0004.1 to MA0461.2 in ID order, forward strand only), and logs so.
-    "small": {"conv_filters": 128, "lstm_units": 32, "hidden_units": 64},
+    # motifs (those of the 519 sorted by JASPAR matrix ID, MA0002.2 RUNX1 to MA0461.2 Atoh1;
+    # none of the six reverse complements, which come last), and logs so.
+    "small": {
+        "conv_filters": 128,
+        "lstm_units": 32,
+        "hidden_units": 64,
+        "keras02_init": False,
+    },
 }
+# Keras 0.2's defaults in DanQ_train.py: Convolution1D init 'uniform' (+-0.05); LSTM gates
+# each with their own Glorot input kernel and orthogonal recurrent kernel (scale 1.1).
+KERAS02_CONV_LIMIT = 0.05
+KERAS02_ORTHOGONAL_GAIN = 1.1
 
 
 def danq(
@@ -30,6 +44,7 @@ def danq(
     lstm_units: int = 320,
     dropout: Sequence[float] = (0.2, 0.5),
     hidden_units: int = 925,
+    keras02_init: bool = True,
     name: str = "danq",
 ) -> keras.Model:
     """Build DanQ; defaults are the published architecture (46,926,479 parameters at 919).
@@ -51,13 +66,33 @@ def danq(
         Dropout after pooling and after the LSTM (0.2, 0.5).
     hidden_units
         Width of the ReLU hidden layer (925).
+    keras02_init
+        Initialise as DanQ's Keras 0.2 did: ``conv1`` kernels U(-0.05, 0.05); each LSTM gate's
+        input kernel Glorot-uniform over its own ``(conv_filters, lstm_units)`` and recurrent
+        kernel orthogonal times 1.1 on its own ``(lstm_units, lstm_units)`` (`GateOrthogonal`).
+        False: Keras 3's defaults (Glorot ``conv1``; Glorot and one orthogonal matrix, gain 1,
+        over each LSTM kernel as a whole). Dense layers, biases and the forget-gate bias of 1
+        are the same in both. The gates stay ``sigmoid`` (Keras 0.2: ``hard_sigmoid``) so that
+        the LSTM can run as cuDNN's fused kernel.
     """
+    conv_init, lstm_init = "glorot_uniform", {}
+    if keras02_init:
+        conv_init = keras.initializers.RandomUniform(-KERAS02_CONV_LIMIT, KERAS02_CONV_LIMIT)
+        limit = float(np.sqrt(6.0 / (conv_filters + lstm_units)))  # per gate, as Keras 0.2
+        lstm_init = {
+            "kernel_initializer": keras.initializers.RandomUniform(-limit, limit),
+            "recurrent_initializer": GateOrthogonal(KERAS02_ORTHOGONAL_GAIN),
+        }
     inputs = keras.Input((seq_len, 4), name="sequence")
-    x = layers.Conv1D(conv_filters, conv_width, activation="relu", name="conv1")(inputs)
+    x = layers.Conv1D(
+        conv_filters, conv_width, activation="relu", kernel_initializer=conv_init, name="conv1"
+    )(inputs)
     x = layers.MaxPooling1D(pool_size, strides=pool_size, name="pool1")(x)
     x = layers.Dropout(dropout[0], name="dropout1")(x)
     x = layers.Bidirectional(
-        layers.LSTM(lstm_units, return_sequences=True), merge_mode="concat", name="blstm"
+        layers.LSTM(lstm_units, return_sequences=True, **lstm_init),
+        merge_mode="concat",
+        name="blstm",
     )(x)
     x = layers.Dropout(dropout[1], name="dropout2")(x)
     x = layers.Flatten(name="flatten")(x)
@@ -76,6 +111,7 @@ def danq_jaspar(
     lstm_units: int = 512,
     dropout: Sequence[float] = (0.2, 0.5),
     hidden_units: int = 925,
+    keras02_init: bool = True,
 ) -> keras.Model:
     """Build DanQ-JASPAR: DanQ with 1024 x 30 kernels, pool 15, BLSTM 512 (67,892,175 at 919).
 
@@ -92,6 +128,7 @@ def danq_jaspar(
         lstm_units=lstm_units,
         dropout=dropout,
         hidden_units=hidden_units,
+        keras02_init=keras02_init,
         name="danq_jaspar",
     )
 

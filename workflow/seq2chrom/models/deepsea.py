@@ -7,12 +7,24 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
+from seq2chrom.models.custom import ActivityL1
+
+# The L2 penalty that equals Torch SGD's weightDecay 1e-6 on kernels: 5e-7 * sum(w**2).
+TORCH_DECAY_L2 = 5e-7
 PRESETS: dict[str, dict] = {
+    # DeepSEA's weight decay (1e-6, every parameter) is its optimiser's: the `full` preset
+    # trains with training.optimizers' torch_sgd, so the model adds no L2 of its own.
     "full": {},
     # No max-norm for `small`: with Adam (see training.optimizers) the 0.9 cap slows the
     # small model so much that on the demo GATA1 and MAFK stay near AUROC 0.83 after 30 epochs;
-    # uncapped it reaches 0.98 on every motif-driven TF track in the same epochs.
-    "small": {"conv_filters": (64, 64, 128), "hidden_units": 64, "max_norm": None},
+    # uncapped it reaches 0.98 on every motif-driven TF track in the same epochs. Adam has no
+    # Torch weight decay, so the small model keeps the equivalent L2 on its kernels.
+    "small": {
+        "conv_filters": (64, 64, 128),
+        "hidden_units": 64,
+        "max_norm": None,
+        "l2": TORCH_DECAY_L2,
+    },
 }
 
 
@@ -26,7 +38,7 @@ def deepsea(
     dropout: Sequence[float] = (0.2, 0.2, 0.5),
     hidden_units: int = 925,
     max_norm: float | None = 0.9,
-    l2: float = 5e-7,
+    l2: float = 0.0,
     l1_activity: float = 1e-8,
 ) -> keras.Model:
     """Build DeepSEA; defaults are the published architecture (52,843,119 parameters at 919).
@@ -51,9 +63,17 @@ def deepsea(
         Max L2 norm of every filter's / unit's incoming weights (0.9), as Torch ``renorm``;
         None for no constraint.
     l2
-        L2 penalty on kernels; 5e-7 * sum(w**2) has the gradient of Torch SGD weightDecay 1e-6.
+        L2 penalty ``l2 * sum(w**2)`` on kernels (not biases), added to each batch's loss; 0
+        by default because DeepSEA's weight decay belongs to its optimiser (``torch_sgd``,
+        1e-6 on every parameter). ``TORCH_DECAY_L2`` (5e-7) gives kernels the same gradient
+        under another optimiser.
     l1_activity
-        L1 penalty on the hidden layer's output (1e-8).
+        L1 penalty on the hidden layer's output (1e-8), summed over the batch's samples and
+        units as DeepSEA's Torch ``nn.L1Penalty(1e-8, false)`` (`custom.ActivityL1`); 0 for
+        none.
+
+    The convolutions and the hidden layer use ReLU where DeepSEA's Torch model has
+    ``nn.Threshold(0, 1e-6)``: the same gradient, but 1e-6 instead of 0 for inputs <= 0.
     """
     if len(conv_filters) != len(dropout):
         raise ValueError("conv_filters and dropout must have the same length")
@@ -80,9 +100,10 @@ def deepsea(
         activation="relu",
         kernel_constraint=dense_norm,
         kernel_regularizer=regulariser,
-        activity_regularizer=keras.regularizers.L1(l1_activity) if l1_activity else None,
         name="hidden",
     )(x)
+    if l1_activity:
+        x = ActivityL1(l1_activity, name="hidden_l1")(x)
     outputs = layers.Dense(
         n_tracks,
         activation="sigmoid",

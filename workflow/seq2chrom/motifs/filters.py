@@ -1,8 +1,10 @@
 """The filter-pwms step: a trained model's first-layer (conv1) filters -> PWMs, sites, influence.
 
-`write_filter_pwms` reads the model and a sample of the test split's positive sequences, runs
-`pwms.filter_pwms` and `pwms.filter_influence`, and writes filters.meme (the PWMs of filters
-with enough sites), filters.tsv (`summary.filters_table`) and influence.tsv (filter x track).
+`write_filter_pwms` reads the model and a seeded sample of the test split's sequences positive
+for any track (Basset read its test set, every sequence of which is a peak), runs
+`pwms.filter_pwms` and `influence.filter_influence`, and writes filters.meme (the PWMs of
+filters with enough sites), filters.tsv (`summary.filters_table`) and influence.tsv (filter x
+track: Basset's standardised change of the track's logit).
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import pandas as pd
 from seq2chrom.errors import InputError
 from seq2chrom.io import SIGNIFICANT_FLOATS, atomic_output, write_tsv
 from seq2chrom.modelfile.loading import open_trained
+from seq2chrom.motifs.influence import filter_influence
 from seq2chrom.motifs.meme import Motif, write_meme
-from seq2chrom.motifs.pwms import codes_to_one_hot, filter_influence, filter_pwms
+from seq2chrom.motifs.pwms import codes_to_one_hot, filter_pwms
 from seq2chrom.motifs.summary import filters_table
-from seq2chrom.splitfile import sample_positive_codes
+from seq2chrom.splitfile import sample_positives
 
 log = logging.getLogger("seq2chrom.motifs")
 
@@ -38,8 +41,9 @@ class FilterSettings(NamedTuple):
     """The step's settings (config `motifs`, and `seed`)."""
 
     max_sequences: int  # positive test sequences scanned
-    activation_threshold: float  # a site: above this fraction of the filter's maximum
+    activation_threshold: float  # Basset's maxpct_t (pwms.filter_pwms)
     min_sites: int  # fewer sites: no PWM
+    pwm_rule: str  # pwms.PWM_RULES: basset or both_strands
     influence_sequences: int  # sequences used for the influence; 0: skip it (NaN)
     seed: int  # of the sequence sample
 
@@ -69,32 +73,43 @@ def write_filter_pwms(
     `data_path` (its tracks must be the model's); returns the filters table."""
     trained = open_trained(model_path, device=None)  # devices as the process has them
     kernel, bias = conv1_weights(trained.model, model_path)
-    codes, tracks = sample_positive_codes(data_path, settings.max_sequences, settings.seed)
+    codes, labels, tracks = sample_positives(data_path, settings.max_sequences, settings.seed)
     trained.check_tracks(data_path, tracks)
     started = time.perf_counter()
     result = filter_pwms(
         codes,
         kernel,
         bias,
+        rule=settings.pwm_rule,
         threshold=settings.activation_threshold,
         min_sites=settings.min_sites,
     )
     n_filters = kernel.shape[2]
     log.info(
-        "scanned %d sequences x %d filters in %.1f s; %d filters with >= %d sites",
+        "scanned %d sequences x %d filters (%s rule) in %.1f s; %d filters with >= %d sites",
         len(codes),
         n_filters,
+        settings.pwm_rule,
         time.perf_counter() - started,
         result.passed.sum(),
         settings.min_sites,
     )
-    if settings.influence_sequences > 0:
+    influence = None
+    n = min(settings.influence_sequences, len(codes))
+    if n == 1:
+        log.warning("influence not measured: it needs 2 sequences, the sample has 1")
+    elif n > 1:
         started = time.perf_counter()
-        sample = codes_to_one_hot(codes[: settings.influence_sequences])
-        influence = filter_influence(trained.model, sample)
-        log.info("influence of %d filters in %.1f s", n_filters, time.perf_counter() - started)
-    else:
-        influence = np.full((n_filters, len(tracks)), np.nan, dtype=np.float32)
+        # a seeded subset across the sample (the sample is in file order: its first n would
+        # come from one chromosome)
+        rows = np.sort(np.random.default_rng(settings.seed).choice(len(codes), n, replace=False))
+        influence = filter_influence(trained.model, codes_to_one_hot(codes[rows]), labels[rows])
+        log.info(
+            "influence of %d filters on %d sequences in %.1f s",
+            n_filters,
+            n,
+            time.perf_counter() - started,
+        )
     filters = filters_table(result, influence, tracks)
     for reason in ("too_few_sites", "inactive"):
         skipped = filters.loc[filters["status"] == reason, "filter"].tolist()
@@ -108,6 +123,7 @@ def write_filter_pwms(
     with atomic_output(out.meme) as tmp:
         write_meme(tmp, motifs)
     write_tsv(filters, out.filters, floats=SIGNIFICANT_FLOATS, na="")
-    influence_table = pd.DataFrame(influence, index=pd.Index(names, name="filter"), columns=tracks)
+    per_track = np.full((n_filters, len(tracks)), np.nan) if influence is None else influence.tracks
+    influence_table = pd.DataFrame(per_track, index=pd.Index(names, name="filter"), columns=tracks)
     write_tsv(influence_table, out.influence, floats=SIGNIFICANT_FLOATS, na="", index=True)
     return filters

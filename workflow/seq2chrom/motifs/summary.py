@@ -24,30 +24,38 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def filters_table(result, influence: np.ndarray, tracks: list[str]) -> pd.DataFrame:
+def filters_table(result, influence, tracks: list[str]) -> pd.DataFrame:
     """filters.tsv: one row per conv1 filter of `result` (`pwms.FilterPWMs`).
 
-    influence: (F, T) float, the filter's influence on each track (`pwms.filter_influence`:
-    mean prediction change, signed; NaN when not measured). Columns: filter (filter0...),
-    n_sites, information (4 decimals), max_activation, status ("written", "too_few_sites", or
-    "inactive" when it never fires), influence (mean over tracks), top_track and
-    top_track_influence (the track it moves most, either way).
+    influence: `influence.FilterInfluence` (Basset's), or None when not measured (NaN columns).
+    Columns: filter (filter0...), n_sites, information (4 decimals), max_activation,
+    mean_activation, site_limit (the output a site exceeds), status ("written",
+    "too_few_sites", or "inactive" when it never fires), influence (Basset's loss influence:
+    mean increase of a sequence's loss when the filter is held at its mean), top_track and
+    top_track_influence (the track whose standardised logit it moves most, either way).
     """
     n_filters = len(result.n_sites)
     status = np.where(
         result.passed, "written", np.where(result.max_activation > 0, "too_few_sites", "inactive")
     )
-    top = np.argmax(np.nan_to_num(np.abs(influence), nan=-1.0), axis=1)
+    if influence is None:
+        loss = np.full(n_filters, np.nan)
+        per_track = np.full((n_filters, len(tracks)), np.nan)
+    else:
+        loss, per_track = influence.loss, influence.tracks
+    top = np.argmax(np.nan_to_num(np.abs(per_track), nan=-1.0), axis=1)
     return pd.DataFrame(
         {
             "filter": [f"filter{i}" for i in range(n_filters)],
             "n_sites": result.n_sites,
             "information": np.round(result.information, 4),
             "max_activation": result.max_activation,
+            "mean_activation": result.mean_activation,
+            "site_limit": np.where(np.isfinite(result.limit), result.limit, np.nan),
             "status": status,
-            "influence": influence.mean(axis=1),
+            "influence": loss,
             "top_track": [tracks[i] for i in top],
-            "top_track_influence": influence[np.arange(n_filters), top],
+            "top_track_influence": per_track[np.arange(n_filters), top],
         }
     )
 

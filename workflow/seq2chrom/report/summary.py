@@ -2,7 +2,9 @@
 
 Per model: median test AUROC and AUPRC per assay class (from the evaluation's ``summary.tsv``),
 the filters with a database match and the motifs most often matched (the motif step's
-``summary.tsv``) and, when variants were scored, the strongest variants (``{name}.top.tsv``).
+``summary.tsv``), when attributions were run the factors TF-MoDISco named beside those the
+filters matched (``modisco/{model}/table.tsv``) and, when variants were scored, the strongest
+variants (``{name}.top.tsv``).
 
 Three renderings of one table: a TSV, an HTML page (the report item) and reStructuredText for
 the item's caption, where each number is a link that opens the detailed item in the Snakemake
@@ -21,6 +23,7 @@ import pandas as pd
 SUMMARY_COLUMNS = ["model", "section", "item", "value", "link"]
 TOP_MOTIFS = 5
 TOP_VARIANTS = 3
+SHOWN_FACTORS = 12  # factor names listed per approach before "+n more"
 
 
 @dataclass
@@ -34,6 +37,8 @@ class ModelResults:
     motifs: pd.DataFrame | None = None  # motifs/summary.py summary_table
     motifs_link: str = ""
     variants: dict[str, tuple[pd.DataFrame, str]] = field(default_factory=dict)  # name -> top
+    modisco: pd.DataFrame | None = None  # attribution/report.py pattern_track_table
+    modisco_link: str = ""
 
 
 def _number(value: float) -> str:
@@ -49,6 +54,27 @@ def top_motifs(motifs: pd.DataFrame, n: int = TOP_MOTIFS) -> list[tuple[str, int
     grouped = matched.groupby("best_match").agg(filters=("filter", "size"), best=("evalue", "min"))
     grouped = grouped.sort_values(["filters", "best"], ascending=[False, True], kind="stable")
     return list(zip(grouped.index[:n], grouped["filters"][:n].astype(int), strict=True))
+
+
+def filter_factors(motifs: pd.DataFrame) -> list[str]:
+    """Database motifs that filters match (best match per filter), most filters first."""
+    matched = motifs[motifs["best_match"].fillna("") != ""]
+    counts = matched.groupby("best_match", sort=False)["filter"].size()
+    return counts.sort_values(ascending=False, kind="stable").index.tolist()
+
+
+def modisco_factors(table: pd.DataFrame) -> list[str]:
+    """Named TF-MoDISco motifs that raise a track (sign +) in a model's motifs x tracks table
+    (whose novel rows start with "novel "), in the table's order (most tracks first)."""
+    motif = table["motif"].astype(str)
+    named = motif[~motif.str.startswith("novel ") & (table["sign"] == "+")]
+    return list(dict.fromkeys(named))
+
+
+def _factor_list(names: list[str]) -> str:
+    shown = ", ".join(names[:SHOWN_FACTORS]) or "none"
+    more = len(names) - SHOWN_FACTORS
+    return f"{shown} (+{more} more)" if more > 0 else shown
 
 
 def summary_rows(models: list[ModelResults]) -> pd.DataFrame:
@@ -76,6 +102,18 @@ def summary_rows(models: list[ModelResults]) -> pd.DataFrame:
                 filters = f"{count} filter" + ("s" if count > 1 else "")
                 rows.append((model.name, "top matched motifs", name, filters,
                              model.motifs_link))  # fmt: skip
+        if model.modisco is not None:
+            found = modisco_factors(model.modisco)
+            rows.append((model.name, "factors found", "TF-MoDISco", _factor_list(found),
+                         model.modisco_link))  # fmt: skip
+            if model.motifs is not None:
+                by_filters = filter_factors(model.motifs)
+                rows.append((model.name, "factors found", "filters", _factor_list(by_filters),
+                             model.motifs_link))  # fmt: skip
+                both = {name.upper() for name in by_filters}
+                rows.append((model.name, "factors found", "both",
+                             _factor_list([n for n in found if n.upper() in both]),
+                             model.modisco_link))  # fmt: skip
         for vcf, (top, link) in model.variants.items():
             for record in top.head(TOP_VARIANTS).to_dict("records"):
                 rows.append((model.name, f"strongest variants ({vcf})", str(record["variant_id"]),

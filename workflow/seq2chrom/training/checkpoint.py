@@ -8,6 +8,7 @@ Layout of ``checkpoint/``::
         optimizer.npz      every optimizer variable (iteration count, momenta)
         best.npz           model variables at the best validation loss so far
         state.json         epoch, early-stopping state, history rows, settings fingerprint
+    lock                   held by the training process (`lock.trainer_lock`), kept by clear()
 
 A kill at any moment leaves ``latest`` pointing at a complete folder; older folders are
 removed only after the pointer moved.
@@ -24,6 +25,7 @@ import keras
 import numpy as np
 
 from seq2chrom.errors import InputError
+from seq2chrom.training.lock import LOCK_NAME
 
 
 class Checkpoint:
@@ -100,7 +102,17 @@ class Checkpoint:
         return state, best
 
     def clear(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
+        """Remove every saved epoch; the trainer's lock file (`lock.LOCK_NAME`) stays: removing
+        it while held would let a second trainer lock a new file of the same name."""
+        if not self.directory.is_dir():
+            return
+        for path in self.directory.iterdir():
+            if path.name == LOCK_NAME:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def _save_arrays(path: Path, arrays: list[np.ndarray]) -> None:

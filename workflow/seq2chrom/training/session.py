@@ -18,6 +18,7 @@ from seq2chrom.errors import InputError, TrainingError
 from seq2chrom.io import atomic_output
 from seq2chrom.modelfile import config_file, model_file, track_difference
 from seq2chrom.splitfile import read_split_info
+from seq2chrom.training.lock import trainer_lock
 from seq2chrom.training.scratch import scratch_folder, stage_to_scratch
 
 log = logging.getLogger("seq2chrom.train")
@@ -27,6 +28,11 @@ OPTION_KEYS = ("init_from", "freeze_epochs")
 #: Keys of the train section that say how a run is carried out, not what it is (`Control`): a
 #: run resumed with more epochs, or on another device, is the same run.
 CONTROL_KEYS = ("epochs", "device")
+#: train.patience_rule -> epochs in a row without a lower validation loss that stop training,
+#: given train.patience. Keras 3's EarlyStopping stops after `patience` such epochs; Keras
+#: 0.2.0's (keras/callbacks.py, used by DanQ_train.py and DanQ-JASPAR_train.py) tested
+#: `wait >= patience` before counting the epoch, so it stopped after patience + 1.
+PATIENCE_RULES = {"keras3": 0, "keras0.2": 1}
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,16 @@ def train_settings(given: dict) -> dict:
     return {**known, **given}
 
 
+def stopping_patience(patience: int, rule: str) -> int:
+    """Epochs in a row without a lower validation loss after which training stops, for
+    train.patience `patience` counted as train.patience_rule `rule` (PATIENCE_RULES)."""
+    if rule not in PATIENCE_RULES:
+        raise InputError(
+            "--train-settings", f"patience_rule {rule!r}", fix=f"use {list(PATIENCE_RULES)}"
+        )
+    return patience + PATIENCE_RULES[rule]
+
+
 def data_tracks(train: Path, valid: Path, exclude: str = "") -> DataTracks:
     """Tracks of the train split (checked equal to valid's) without the `exclude` names."""
     for path in (train, valid):
@@ -105,7 +121,15 @@ def data_tracks(train: Path, valid: Path, exclude: str = "") -> DataTracks:
 
 
 def run_training(request: TrainRequest) -> None:
-    """Train one model as `request` says and write its folder (see the module docstring)."""
+    """Train one model as `request` says and write its folder (see the module docstring).
+
+    The whole run holds the lock of the folder's checkpoint/ (`lock.trainer_lock`): a second
+    trainer of the same folder stops with one line naming this one."""
+    with trainer_lock(request.out_dir / "checkpoint"):
+        _run_training(request)
+
+
+def _run_training(request: TrainRequest) -> None:
     import yaml
 
     from seq2chrom.devices import median_rate, select_devices, setup_device
@@ -113,6 +137,13 @@ def run_training(request: TrainRequest) -> None:
     # before Keras starts the framework: `cpu` must hide the GPUs first, and a job that cannot
     # use the GPUs it was given stops within seconds
     settings = train_settings(request.train_settings)
+    patience = stopping_patience(int(settings["patience"]), settings["patience_rule"])
+    if "train" in request.model_settings:
+        raise InputError(
+            "--model-settings",
+            "holds train settings",
+            fix="merge them into --train-settings (the workflow passes models.<name>.train so)",
+        )
     scratch = scratch_folder(request.scratch)
     selection = select_devices(settings["device"])
     import keras
@@ -211,7 +242,7 @@ def run_training(request: TrainRequest) -> None:
     out_dir = request.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     plan = Plan(
-        patience=int(settings["patience"]),
+        patience=patience,
         freeze_epochs=request.freeze_epochs,
         optimizer=optimizer,
         identity={

@@ -1,8 +1,9 @@
 """The variant effects table: its columns, the log2 odds ratio, and its gzip TSV writer.
 
-The table (`EffectsWriter`) is gzip TSV with `EFFECT_COLUMNS`, one row per variant and track;
-each number is its float32 value as printf's ``%.7g`` writes it (7 significant digits, trailing
-zeros dropped: ``0.025``, ``1e-05``), a NaN an empty field. ``logfc`` is `log2_odds_ratio`.
+The table (`EffectsWriter`) is gzip TSV with `EFFECT_COLUMNS` (and ``evalue`` with a
+background), one row per variant and track, or for the tracks and effects chosen; each number
+is its float32 value as printf's ``%.7g`` writes it (7 significant digits, trailing zeros
+dropped: ``0.025``, ``1e-05``), a NaN an empty field. ``logfc`` is `log2_odds_ratio`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import pandas as pd
 
 from seq2chrom.variants.vcf import COLUMNS
 
-#: Columns of the per-variant-and-track table, in this order.
+#: Columns of the per-variant-and-track table, in this order (then ``evalue``, with a
+#: background).
 EFFECT_COLUMNS = [*COLUMNS, "track", "ref_prob", "alt_prob", "diff", "logfc"]
 
 CLIP = 1e-6
@@ -129,27 +131,32 @@ def _write_rows(
     names: np.ndarray,
     name_ends: np.ndarray,
     numbers: np.ndarray,
+    keep: np.ndarray,
     out: np.ndarray,
 ) -> int:
-    """Rows ``prefix[i] name[t] numbers[:, i, t]`` (tab-separated, newline-ended) into `out`.
+    """Rows ``prefix[i] name[t] numbers[:, i, t]`` (tab-separated, newline-ended) into `out`,
+    for each (i, t) where ``keep[i, t]``.
 
-    prefixes, names: UTF-8 bytes, item j ending at ``*_ends[j]``; numbers: (4, n, T) float32;
-    out: uint8, large enough (see `effect_text`). Returns the bytes written.
+    prefixes, names: UTF-8 bytes, item j ending at ``*_ends[j]``; numbers: (k, n, T) float32;
+    keep: (n, T) bool; out: uint8, large enough (see `effect_text`). Returns the bytes written.
     """
     scratch = np.empty(DIGITS, np.uint8)
+    last = numbers.shape[0] - 1
     at = 0
     for i in range(numbers.shape[1]):
         first = prefix_ends[i - 1] if i > 0 else 0
         for t in range(numbers.shape[2]):
+            if not keep[i, t]:
+                continue
             for k in range(first, prefix_ends[i]):
                 out[at] = prefixes[k]
                 at += 1
             for k in range(name_ends[t - 1] if t > 0 else 0, name_ends[t]):
                 out[at] = names[k]
                 at += 1
-            for k in range(4):
+            for k in range(last + 1):
                 at = _write_number(np.float64(numbers[k, i, t]), out, at, scratch)
-                out[at] = 10 if k == 3 else 9
+                out[at] = 10 if k == last else 9
                 at += 1
     return at
 
@@ -162,25 +169,41 @@ def _packed(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def effect_text(
-    variants: pd.DataFrame, ref_prob: np.ndarray, alt_prob: np.ndarray, tracks: Sequence[str]
+    variants: pd.DataFrame,
+    ref_prob: np.ndarray,
+    alt_prob: np.ndarray,
+    tracks: Sequence[str],
+    evalue: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
 ) -> bytes:
     """The rows of `effect_rows` as tab-separated UTF-8 text without header; numbers as
     ``%.7g`` of their float32 value (7 significant digits, trailing zeros dropped).
 
-    ref_prob, alt_prob: (n, T) float32, rows in `variants` order, columns in `tracks` order.
+    ref_prob, alt_prob (and `evalue`, a last column): (n, T) float32, rows in `variants` order,
+    columns in `tracks` order; keep: (n, T) bool, the rows written (default: all).
     """
     ref_prob = np.asarray(ref_prob, np.float32)
     alt_prob = np.asarray(alt_prob, np.float32)
     n, n_tracks = ref_prob.shape
+    keep = np.ones((n, n_tracks), bool) if keep is None else np.asarray(keep, bool)
+    rows = np.flatnonzero(keep.any(axis=1))  # only these variants' text is needed
+    if len(rows) < n:
+        variants, ref_prob, alt_prob, keep = (variants.iloc[rows], ref_prob[rows],
+                                              alt_prob[rows], keep[rows])  # fmt: skip
+        evalue = None if evalue is None else evalue[rows]
+        n = len(rows)
     columns = [variants[c].astype(str).tolist() for c in COLUMNS]
     prefixes, prefix_ends = _packed(["\t".join(row) + "\t" for row in zip(*columns, strict=True)])
     names, name_ends = _packed([f"{track}\t" for track in tracks])
-    numbers = np.stack(
-        [ref_prob, alt_prob, alt_prob - ref_prob, log2_odds_ratio(ref_prob, alt_prob)]
-    )
-    size = n_tracks * len(prefixes) + n * len(names) + n * n_tracks * 4 * (_NUMBER_MAX + 1)
+    numbers = [ref_prob, alt_prob, alt_prob - ref_prob, log2_odds_ratio(ref_prob, alt_prob)]
+    if evalue is not None:
+        numbers.append(np.asarray(evalue, np.float32))
+    numbers = np.stack(numbers)
+    size = n_tracks * len(prefixes) + n * len(names)
+    size += n * n_tracks * len(numbers) * (_NUMBER_MAX + 1)
     out = np.empty(size, np.uint8)
-    return out[: _write_rows(prefixes, prefix_ends, names, name_ends, numbers, out)].tobytes()
+    written = _write_rows(prefixes, prefix_ends, names, name_ends, numbers, keep, out)
+    return out[:written].tobytes()
 
 
 class EffectsWriter:
@@ -193,12 +216,20 @@ class EffectsWriter:
     gives the same bytes.
     """
 
-    def __init__(self, handle: BinaryIO, tracks: Sequence[str], level: int = GZIP_LEVEL):
+    def __init__(
+        self,
+        handle: BinaryIO,
+        tracks: Sequence[str],
+        level: int = GZIP_LEVEL,
+        *,
+        evalues: bool = False,
+    ):
         self._handle = handle
         self._tracks = list(tracks)
         self._zip = _deflate.compressobj(level, _deflate.DEFLATED, 31)  # 31: gzip container
         self._error: BaseException | None = None
-        self._handle.write(self._zip.compress(("\t".join(EFFECT_COLUMNS) + "\n").encode()))
+        columns = [*EFFECT_COLUMNS, "evalue"] if evalues else EFFECT_COLUMNS
+        self._handle.write(self._zip.compress(("\t".join(columns) + "\n").encode()))
         # small queues bound the batches held in memory and make `write` wait when behind
         self._batches: queue.Queue = queue.Queue(maxsize=2)
         self._texts: queue.Queue = queue.Queue(maxsize=2)
@@ -210,13 +241,22 @@ class EffectsWriter:
             thread.daemon = True
             thread.start()
 
-    def write(self, variants: pd.DataFrame, ref_prob: np.ndarray, alt_prob: np.ndarray) -> None:
-        """Queue one batch: `variants` rows with their (n, T) float32 probabilities."""
+    def write(
+        self,
+        variants: pd.DataFrame,
+        ref_prob: np.ndarray,
+        alt_prob: np.ndarray,
+        evalue: np.ndarray | None = None,
+        keep: np.ndarray | None = None,
+    ) -> None:
+        """Queue one batch: `variants` rows with their (n, T) float32 probabilities (and
+        e-values); keep: (n, T) bool, the rows to write (default all)."""
         self._raise()
-        self._batches.put((variants, ref_prob, alt_prob))
+        self._batches.put((variants, ref_prob, alt_prob, evalue, keep))
 
     def _format(self, batch: tuple) -> bytes:
-        return effect_text(*batch, self._tracks)
+        variants, ref_prob, alt_prob, evalue, keep = batch
+        return effect_text(variants, ref_prob, alt_prob, self._tracks, evalue, keep)
 
     def _compress(self, text: bytes) -> None:
         self._handle.write(self._zip.compress(text))

@@ -79,8 +79,8 @@ def write_variant_report(
     else:
         page = tables_html(
             [
-                (f"{title}: the {min(rows, len(top))} strongest of {len(top)} variants",
-                 top.head(rows)),
+                (f"{title}: the {min(rows, len(top))} strongest variants (of the {len(top)} in "
+                 "top.tsv)", top.head(rows)),
                 ("Tracks by the variants whose largest effect falls on them",
                  strongest_track_table(top)),
             ],
