@@ -223,6 +223,18 @@ class SplitInfo:
     chunk_rows: int
 
 
+def open_h5(path: str | Path, what: str, fix: str = ""):
+    """`path` open for reading as HDF5 (an `h5py.File`); InputError naming it, with `fix`,
+    when it is missing ("{what} not found") or not a readable HDF5 file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, f"{what} not found", fix=fix)
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise InputError(path, f"not a readable HDF5 file ({error})", fix=fix) from None
+
+
 class SplitFile:
     """A split file open for reading; `x` and `y` are h5py datasets, read by slicing.
 
@@ -232,12 +244,7 @@ class SplitFile:
 
     def __init__(self, path: str | Path, need: Sequence[str] = (X, Y)):
         self.path = Path(path)
-        if not self.path.is_file():
-            raise InputError(self.path, "split file not found", fix=_FIX)
-        try:
-            self._h5 = h5py.File(self.path, "r")
-        except OSError as error:
-            raise InputError(self.path, f"not a readable HDF5 file ({error})", fix=_FIX) from None
+        self._h5 = open_h5(self.path, "split file", _FIX)
         missing = [name for name in need if name not in self._h5]
         if missing:
             self._h5.close()
@@ -377,13 +384,7 @@ def create_strand_predictions(y_pred: h5py.Dataset) -> h5py.Dataset:
 def read_strand_predictions(path: str | Path) -> tuple[np.ndarray, list[str]]:
     """y_pred_strands (2, N, T) float32 and the T track names of a predictions file."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found", fix="run `seq2chrom predict --strands each` first")
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as error:
-        raise InputError(path, f"not a readable HDF5 file ({error})") from None
-    with handle:
+    with open_h5(path, "file", "run `seq2chrom predict --strands each` first") as handle:
         if Y_PRED_STRANDS not in handle or TRACKS not in handle:
             raise InputError(
                 path,
@@ -406,13 +407,7 @@ class Predictions(NamedTuple):
 def read_predictions(path: str | Path) -> Predictions:
     """Everything a predictions file holds (`Predictions`), checked to exist."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found", fix="run `seq2chrom predict` first")
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as error:
-        raise InputError(path, f"not a readable HDF5 file ({error})") from None
-    with handle:
+    with open_h5(path, "file", "run `seq2chrom predict` first") as handle:
         missing = [name for name in (Y_PRED, TRACKS) if name not in handle]
         if missing:
             raise InputError(path, f"missing datasets {missing} (has {sorted(handle)})")

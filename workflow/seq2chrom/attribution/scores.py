@@ -37,6 +37,7 @@ from seq2chrom.attribution.methods import (
 from seq2chrom.data.bins import window_offset
 from seq2chrom.errors import InputError
 from seq2chrom.io import atomic_output
+from seq2chrom.splitfile import open_h5
 
 log = logging.getLogger("seq2chrom.attribution")
 
@@ -120,12 +121,7 @@ def read_attributions(path: str | Path) -> Attributions:
     """An attributions file, checked: InputError naming the file when it is missing or lacks a
     dataset, or when the arrays disagree in shape."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "attributions file not found", fix=_FIX)
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as error:
-        raise InputError(path, f"not a readable HDF5 file ({error})", fix=_FIX) from None
+    handle = open_h5(path, "attributions file", _FIX)
     names = ("one_hot", "hypothetical", "contrib", "chrom", "start", "row", "prediction")
     with handle:
         missing = [name for name in names if name not in handle]

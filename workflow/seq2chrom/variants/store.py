@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from seq2chrom.errors import InputError
+from seq2chrom.splitfile import open_h5
 
 try:  # h5py's lock of the HDF5 library: its direct-chunk calls, unlike the rest, do not take it,
     # so a chunk written in one thread while another reads a file would run HDF5 in two threads
@@ -315,12 +316,7 @@ class Scores:
 def open_scores(path: str | Path) -> Scores:
     """Open a scores file for reading; InputError when it is missing or not one."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "scores file not found", fix="run score-variants first")
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as error:
-        raise InputError(path, f"not an HDF5 file: {error}", fix="score the VCF again") from None
+    handle = open_h5(path, "scores file", "run score-variants first")
     if handle.attrs.get("format") != FORMAT:
         handle.close()
         raise InputError(path, f"not a {FORMAT!r} file", fix="score the VCF again")
