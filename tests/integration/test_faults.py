@@ -99,17 +99,26 @@ def test_second_run_on_the_same_directory_stops_with_the_lock_message(tmp_path):
     write_inputs(workdir)
     command = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--directory",
                str(workdir), "--cores", "1", *TARGETS]  # fmt: skip
-    first = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    first = subprocess.Popen(
+        command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     locks = workdir / ".snakemake" / "locks"
     deadline = time.monotonic() + 120
     while not (locks.is_dir() and any(locks.iterdir())):
         assert first.poll() is None and time.monotonic() < deadline, "the first run took no lock"
         time.sleep(0.05)
-    # A plain second run may stop earlier, on the first run's in-progress outputs ("Incomplete
-    # files ... --rerun-incomplete"); the flag that message suggests must still meet the lock.
-    second = subprocess.run(
-        [*command, "--rerun-incomplete"], env=ENV, capture_output=True, text=True
-    )
+    # The first run (and its jobs) is paused while it holds the lock: a run that finished before
+    # the second one built its DAG would leave it "Nothing to be done", which takes no lock.
+    os.killpg(first.pid, signal.SIGSTOP)
+    try:
+        # A plain second run may stop earlier, on the first run's in-progress outputs
+        # ("Incomplete files ... --rerun-incomplete"); the flag that message suggests must still
+        # meet the lock.
+        second = subprocess.run(
+            [*command, "--rerun-incomplete"], env=ENV, capture_output=True, text=True
+        )
+    finally:
+        os.killpg(first.pid, signal.SIGCONT)
     output, _ = first.communicate(timeout=600)
     assert second.returncode != 0
     assert "Directory cannot be locked" in second.stdout + second.stderr
