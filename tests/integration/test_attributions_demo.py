@@ -174,3 +174,36 @@ def test_report_pages_and_summary_name_the_factors(finished_demo):
         assert set(found["item"]) == {"TF-MoDISco", "filters", "both"}
         named = found.set_index("item").loc["TF-MoDISco", "value"]
         assert "CTCF" in named and "REST" in named
+
+
+def test_contribution_bigwigs_cover_the_regions_with_each_windows_scores(finished_demo):
+    """Each explained track's bigWig holds one value per base of the prediction-track regions,
+    and the bases of one bin per region carry the contributions of the window centred on it."""
+    import pyBigWig
+    from seq2chrom.attribution.methods import Settings, attribute, logit_model
+    from seq2chrom.data.genome import open_genome, read_chromosome
+    from seq2chrom.inference.tracks import centred_windows
+    from seq2chrom.modelfile.loading import open_trained
+
+    config = demo_config(finished_demo)
+    models, tracks = explained(finished_demo)
+    bed = finished_demo / config["prediction_tracks"]["regions"]
+    regions = pd.read_csv(bed, sep="\t", header=None, usecols=[0, 1, 2])
+    genome = open_genome(finished_demo / "results/genome/genome.fa")
+    for model_name in models:
+        trained = open_trained(finished_demo / f"results/models/{model_name}/model.keras", "cpu")
+        model = logit_model(trained.model)
+        for track in tracks[:3]:
+            handle = pyBigWig.open(
+                str(finished_demo / f"results/attributions/{model_name}/{track}.bw")
+            )
+            for chrom, start, end in regions.itertuples(index=False):
+                values = np.array(handle.values(chrom, int(start), int(end)))
+                assert np.isfinite(values).all() and (values != 0).mean() > 0.9
+                middle = start + (end - start) // 2 // 200 * 200  # a bin of the region
+                x = centred_windows(read_chromosome(genome, chrom), np.array([middle]), 200, 1000)
+                j = trained.tracks.index(track)
+                direct = contributions(attribute(model, x, j, Settings(), None), x).sum(-1)[0]
+                got = values[middle - start : middle - start + 200]
+                np.testing.assert_allclose(got, direct[400:600], atol=1e-5, rtol=1e-4)
+            handle.close()

@@ -23,6 +23,7 @@ GPU_RULES = {
     "predict_region",
     "mutagenesis",
     "attributions",
+    "contribution_tracks",
 }
 RUNS = {
     "demo": ("auto", []),

@@ -227,3 +227,41 @@ def test_attribute_explains_the_best_predicted_positives(tmp_path):
     assert ties.tolist() == [1, 2, 0]  # the negative row 3 never, ties in row order
     bad = main([*argv[:-6], "--tracks", "nope", "--out-dir", str(tmp_path)])
     assert bad == 1
+
+
+def test_contribution_bigwigs_hold_each_bases_contribution_in_its_centred_window(tmp_path):
+    import pyBigWig
+    import yaml
+    from seq2chrom.cli import main
+    from seq2chrom.inference.tracks import centred_windows
+
+    rng = np.random.default_rng(4)
+    sequence = rng.choice(np.frombuffer(b"ACGT", np.uint8), 300)
+    (tmp_path / "genome.fa").write_text(f">chrA\n{sequence.tobytes().decode()}\n")
+    (tmp_path / "regions.bed").write_text("chrA\t0\t55\nchrA\t200\t300\nchrA\t250\t260\n")
+    folder = tmp_path / "model"
+    folder.mkdir()
+    model = three_track_model(WINDOW)
+    model.save(folder / "model.keras")
+    (folder / "config.yaml").write_text(yaml.safe_dump({"tracks": ["track0", "track1", "track2"]}))
+    argv = ["attribute-regions", "--model", str(folder / "model.keras"), "--genome",
+            str(tmp_path / "genome.fa"), "--regions", str(tmp_path / "regions.bed"), "--tracks",
+            "track2", "track0", "--bin-size", "10", "--batch-size", "4", "--device", "cpu",
+            "--out-dir", str(tmp_path / "out")]  # fmt: skip
+    assert main(argv) == 0
+    logits = logit_model(model)
+    bins = np.concatenate([np.arange(0, 50, 10), np.arange(200, 300, 10)])
+    x = centred_windows(sequence, bins, 10, WINDOW)  # N beyond the chromosome's ends
+    for j, track in ((2, "track2"), (0, "track0")):
+        expected = contributions(attribute(logits, x, j, Settings(), None), x).sum(-1)
+        handle = pyBigWig.open(str(tmp_path / "out" / f"{track}.bw"))
+        intervals = handle.intervals("chrA")
+        handle.close()
+        positions = [start for start, _, _ in intervals]
+        assert positions == [*range(0, 55), *range(200, 300)]  # every base once, merged
+        assert all(end == start + 1 for start, end, _ in intervals)
+        for start, _, value in intervals:
+            k = np.searchsorted(bins, start, side="right") - 1  # the bin holding the base
+            assert value == pytest.approx(expected[k, start - bins[k] + 15], abs=1e-6)
+    assert main([*argv[:7], "--tracks", "nope", *argv[10:]]) == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["track0.bw", "track2.bw"]

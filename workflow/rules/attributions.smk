@@ -4,7 +4,8 @@
 #
 # Inputs:  results/models/{model}/model.keras (+ config.yaml), results/data/test.h5,
 #          results/predictions/{model}/test.h5, JASPAR (pyjaspar) or motifs.meme_file.
-# Outputs: results/attributions/{model}/{track}.h5; results/modisco/{model}/{track}/
+# Outputs: results/attributions/{model}/{track}.h5 (and .bw along prediction_tracks.regions);
+#          results/modisco/{model}/{track}/
 #          (modisco.h5, patterns.meme, tomtom.tsv, patterns.tsv); results/modisco/{model}/
 #          patterns.html, table.tsv, table.html.
 
@@ -46,6 +47,46 @@ rule attributions:
         " --windows {params.windows:q} --method {params.method:q}"
         " --batch-size {params.batch_size:q} --references {params.references:q}"
         " --steps {params.steps:q} --bin-size {params.bin_size:q} --seed {params.seed:q}"
+        " --device {params.device:q} --out-dir {params.out_dir:q} 2> {log:q}"
+
+
+rule contribution_tracks:
+    input:
+        gpu_checked=gpu_checked("contribution_tracks"),
+        model="results/models/{model}/model.keras",
+        model_config="results/models/{model}/config.yaml",
+        genome=GENOME_FASTA,
+        index=GENOME_INDEX,
+        regions=PREDICTION_TRACKS.get("regions") or [],
+    output:
+        expand("results/attributions/{{model}}/{track}.bw", track=ATTRIBUTION_TRACKS),
+    log:
+        "logs/contribution_tracks/{model}.log",
+    benchmark:
+        "benchmarks/contribution_tracks/{model}.tsv"
+    conda:
+        "../../envs/attributions.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+        runtime=lambda wc, attempt: attempt * 60,
+    params:
+        tracks=ATTRIBUTION_TRACKS,
+        method=ATTRIBUTIONS.get("method", "gradient"),
+        batch_size=ATTRIBUTIONS.get("batch_size", 128),
+        references=ATTRIBUTIONS.get("references", 10),
+        steps=ATTRIBUTIONS.get("steps", 20),
+        bin_size=config["bins"]["size"],
+        seed=config["seed"],
+        device=config["train"].get("device", "auto"),
+        out_dir=lambda wc: f"results/attributions/{wc.model}",
+    shell:
+        "seq2chrom attribute-regions --model {input.model:q} --genome {input.genome:q}"
+        " --regions {input.regions:q} --tracks {params.tracks:q}"
+        " --method {params.method:q} --batch-size {params.batch_size:q}"
+        " --references {params.references:q} --steps {params.steps:q}"
+        " --bin-size {params.bin_size:q} --seed {params.seed:q}"
         " --device {params.device:q} --out-dir {params.out_dir:q} 2> {log:q}"
 
 

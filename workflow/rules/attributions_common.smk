@@ -35,9 +35,17 @@ except InputError as error:
 
 def attribution_outputs():
     """Targets of the attributions stage: every listed track's attributions and TF-MoDISco
-    results of every listed model, through the report pages that gather them."""
-    return expand(
+    results of every listed model, through the report pages that gather them, and with
+    prediction_tracks.regions, each track's contribution bigWig along them."""
+    targets = expand(
         "results/modisco/{model}/{item}",
         model=ATTRIBUTION_MODELS,
         item=["patterns.html", "table.html"],
     )
+    if PREDICTION_TRACKS.get("regions"):  # variants_common.smk
+        targets += expand(
+            "results/attributions/{model}/{track}.bw",
+            model=ATTRIBUTION_MODELS,
+            track=ATTRIBUTION_TRACKS,
+        )
+    return targets

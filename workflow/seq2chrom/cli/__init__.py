@@ -81,6 +81,7 @@ COMMANDS = {
     "mutagenesis-regions": "seq2chrom.cli.variants",
     "variant-report": "seq2chrom.cli.variants",
     "attribute": "seq2chrom.cli.attribute",
+    "attribute-regions": "seq2chrom.cli.attribute",
     "modisco": "seq2chrom.cli.attribute",
     "modisco-report": "seq2chrom.cli.attribute",
     "report-summary": "seq2chrom.cli.summary",

@@ -50,6 +50,26 @@ def register(subparsers) -> None:
     attribute.add_argument("--out-dir", required=True, type=Path, help="{track}.h5 go here")
     attribute.set_defaults(func=run_attribute)
 
+    regions = subparsers.add_parser(
+        "attribute-regions",
+        help="per-base contributions of tracks along BED regions, as bigWig",
+        description="For each track, OUT_DIR/{track}.bw: each base's contribution to the "
+        "track's logit (mean of both strands) on the window centred on its bin.",
+    )
+    regions.add_argument("--model", required=True, type=Path, help="model.keras")
+    regions.add_argument("--genome", required=True, type=Path, help="FASTA (indexed)")
+    regions.add_argument("--regions", required=True, type=Path, help="BED of regions")
+    regions.add_argument("--tracks", required=True, nargs="+", help="track names")
+    regions.add_argument("--method", choices=METHODS, default=setting("method"))
+    regions.add_argument("--batch-size", type=int, default=setting("batch_size"))
+    regions.add_argument("--references", type=int, default=setting("references"))
+    regions.add_argument("--steps", type=int, default=setting("steps"))
+    regions.add_argument("--bin-size", type=int, default=default("bins", "size"))
+    regions.add_argument("--seed", type=int, default=default("seed"))
+    regions.add_argument("--device", default="auto", help=DEVICE_HELP)
+    regions.add_argument("--out-dir", required=True, type=Path, help="{track}.bw go here")
+    regions.set_defaults(func=run_attribute_regions)
+
     modisco = subparsers.add_parser(
         "modisco",
         help="TF-MoDISco (modisco-lite) on one track's attributions; patterns matched to JASPAR",
@@ -117,13 +137,17 @@ def _tensorflow_threads() -> None:
             pass
 
 
+def _check_positive(args: argparse.Namespace, names) -> None:
+    for name in names:
+        if getattr(args, name) < 1:
+            raise InputError(f"--{name.replace('_', '-')}", "must be at least 1")
+
+
 def run_attribute(args: argparse.Namespace) -> None:
     from seq2chrom.attribution.methods import Settings
     from seq2chrom.attribution.scores import write_attributions
 
-    for name in ("windows", "batch_size", "references", "steps"):
-        if getattr(args, name) < 1:
-            raise InputError(f"--{name.replace('_', '-')}", "must be at least 1")
+    _check_positive(args, ("windows", "batch_size", "references", "steps"))
     _tensorflow_threads()
     write_attributions(
         args.model,
@@ -133,6 +157,25 @@ def run_attribute(args: argparse.Namespace) -> None:
         args.out_dir,
         settings=Settings(args.method, args.batch_size, args.references, args.steps),
         windows=args.windows,
+        bin_size=args.bin_size,
+        seed=args.seed,
+        device=args.device,
+    )
+
+
+def run_attribute_regions(args: argparse.Namespace) -> None:
+    from seq2chrom.attribution.methods import Settings
+    from seq2chrom.attribution.tracks import write_contribution_tracks
+
+    _check_positive(args, ("batch_size", "references", "steps", "bin_size"))
+    _tensorflow_threads()
+    write_contribution_tracks(
+        args.model,
+        args.genome,
+        args.regions,
+        args.tracks,
+        args.out_dir,
+        settings=Settings(args.method, args.batch_size, args.references, args.steps),
         bin_size=args.bin_size,
         seed=args.seed,
         device=args.device,
