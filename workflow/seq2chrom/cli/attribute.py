@@ -21,6 +21,21 @@ def register(subparsers) -> None:
     def setting(*keys: str):
         return default("attributions", *keys)  # the config schema is the one source of defaults
 
+    def method_options(parser) -> None:
+        """How the scores are computed (`Settings`), where and with which seed."""
+        parser.add_argument("--method", choices=METHODS, default=setting("method"))
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=setting("batch_size"),
+            help="windows (points, mutants) per model call",
+        )
+        parser.add_argument("--references", type=int, default=setting("references"))
+        parser.add_argument("--steps", type=int, default=setting("steps"))
+        parser.add_argument("--bin-size", type=int, default=default("bins", "size"))
+        parser.add_argument("--seed", type=int, default=default("seed"))
+        parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+
     attribute = subparsers.add_parser(
         "attribute",
         help="per-base contribution scores of tracks on their best-predicted test windows",
@@ -35,18 +50,7 @@ def register(subparsers) -> None:
     )
     attribute.add_argument("--tracks", required=True, nargs="+", help="track names")
     attribute.add_argument("--windows", type=int, default=setting("windows"))
-    attribute.add_argument("--method", choices=METHODS, default=setting("method"))
-    attribute.add_argument(
-        "--batch-size",
-        type=int,
-        default=setting("batch_size"),
-        help="windows (points, mutants) per model call",
-    )
-    attribute.add_argument("--references", type=int, default=setting("references"))
-    attribute.add_argument("--steps", type=int, default=setting("steps"))
-    attribute.add_argument("--bin-size", type=int, default=default("bins", "size"))
-    attribute.add_argument("--seed", type=int, default=default("seed"))
-    attribute.add_argument("--device", default="auto", help=DEVICE_HELP)
+    method_options(attribute)
     attribute.add_argument("--out-dir", required=True, type=Path, help="{track}.h5 go here")
     attribute.set_defaults(func=run_attribute)
 
@@ -60,13 +64,7 @@ def register(subparsers) -> None:
     regions.add_argument("--genome", required=True, type=Path, help="FASTA (indexed)")
     regions.add_argument("--regions", required=True, type=Path, help="BED of regions")
     regions.add_argument("--tracks", required=True, nargs="+", help="track names")
-    regions.add_argument("--method", choices=METHODS, default=setting("method"))
-    regions.add_argument("--batch-size", type=int, default=setting("batch_size"))
-    regions.add_argument("--references", type=int, default=setting("references"))
-    regions.add_argument("--steps", type=int, default=setting("steps"))
-    regions.add_argument("--bin-size", type=int, default=default("bins", "size"))
-    regions.add_argument("--seed", type=int, default=default("seed"))
-    regions.add_argument("--device", default="auto", help=DEVICE_HELP)
+    method_options(regions)
     regions.add_argument("--out-dir", required=True, type=Path, help="{track}.bw go here")
     regions.set_defaults(func=run_attribute_regions)
 
@@ -137,25 +135,29 @@ def _tensorflow_threads() -> None:
             pass
 
 
-def _check_positive(args: argparse.Namespace, names) -> None:
-    for name in names:
+def _settings(args: argparse.Namespace, *counts: str):
+    """The methods' `Settings` from the options of `method_options`, after checking that they
+    and the options named in `counts` are at least 1; TensorFlow gets the job's cores."""
+    from seq2chrom.attribution.methods import Settings
+
+    for name in ("batch_size", "references", "steps", "bin_size", *counts):
         if getattr(args, name) < 1:
             raise InputError(f"--{name.replace('_', '-')}", "must be at least 1")
+    _tensorflow_threads()
+    return Settings(args.method, args.batch_size, args.references, args.steps)
 
 
 def run_attribute(args: argparse.Namespace) -> None:
-    from seq2chrom.attribution.methods import Settings
     from seq2chrom.attribution.scores import write_attributions
 
-    _check_positive(args, ("windows", "batch_size", "references", "steps"))
-    _tensorflow_threads()
+    settings = _settings(args, "windows")
     write_attributions(
         args.model,
         args.data,
         args.predictions,
         args.tracks,
         args.out_dir,
-        settings=Settings(args.method, args.batch_size, args.references, args.steps),
+        settings=settings,
         windows=args.windows,
         bin_size=args.bin_size,
         seed=args.seed,
@@ -164,18 +166,16 @@ def run_attribute(args: argparse.Namespace) -> None:
 
 
 def run_attribute_regions(args: argparse.Namespace) -> None:
-    from seq2chrom.attribution.methods import Settings
     from seq2chrom.attribution.tracks import write_contribution_tracks
 
-    _check_positive(args, ("batch_size", "references", "steps", "bin_size"))
-    _tensorflow_threads()
+    settings = _settings(args)
     write_contribution_tracks(
         args.model,
         args.genome,
         args.regions,
         args.tracks,
         args.out_dir,
-        settings=Settings(args.method, args.batch_size, args.references, args.steps),
+        settings=settings,
         bin_size=args.bin_size,
         seed=args.seed,
         device=args.device,
