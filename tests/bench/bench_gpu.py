@@ -4,7 +4,8 @@ Prints one table, with the device named: for each model, precision (float32, mix
 and batch size (100, and the largest that fits, tried from BENCH_GPU_MAX_BATCH down), the
 training samples/s streamed from a gzip split file through ``H5Batches`` with reverse
 complements, as ``seq2chrom train`` does, and the strand-averaged prediction samples/s
-(``predict_split``, both strands computed); then the input pipeline's own rate. Goals on one
+(``predict_split``, both strands computed); then the input pipeline's own rate, `gradient`
+attributions/s and DeepSEA's variants/s with the scores HDF5 written. Goals on one
 A100/H100-class GPU: DanQ >= 15,000 and DeepSEA >= 20,000 training samples/s.
 
 Needs only numpy, h5py and Keras with any backend (TensorFlow, JAX or PyTorch: run with
@@ -252,6 +253,34 @@ def attribution_rates(sizes: Sizes, quick: bool, deadline: float) -> None:
           f"(goal: danq >= {GPU_GOAL:,})", flush=True)  # fmt: skip
 
 
+def variant_rates(sizes: Sizes, quick: bool, deadline: float) -> None:
+    """Print DeepSEA's variants/s (reference and alternative, both strands) with the scores
+    HDF5 written, in this process (bench_variants.score_rate; the whole `score-variants` job
+    is `bench_variants.variant_rates`, where seq2chrom is installed). Goal with full DeepSEA on
+    one A100/H100-class GPU: >= 20,000."""
+    if time.perf_counter() > deadline:
+        print("variants: skipped: time cap", flush=True)
+        return
+    try:
+        import keras
+        from seq2chrom.models import build_model
+
+        from tests.bench.bench_variants import GOAL_GPU, random_variants, score_rate
+
+        n, batch = (256, 64) if quick else (100_000, 1024)
+        keras.backend.clear_session()
+        model = build_model("deepsea", N_TRACKS, sizes.seq_len, sizes.preset)
+        sequence, variants = random_variants(n, max(2_000_000, 4 * n), np.random.default_rng(0))
+        with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_GPU_DIR")) as folder:
+            score_rate(model, sequence, variants.head(2 * batch), batch)  # compile, warm up
+            rate = score_rate(model, sequence, variants, batch, h5=Path(folder) / "scores.h5")
+    except Exception as error:  # noqa: BLE001 - a failure is printed, the table stands
+        print(f"variants: failed: {str(error)[:120]}", flush=True)
+        return
+    print(f"variants (deepsea {sizes.preset}, {n:,} SNVs, batch {batch}, scores HDF5 written): "
+          f"{rate:,.0f} variants/s (goal: full >= {GOAL_GPU:,})", flush=True)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     quick = "--quick" in argv or os.environ.get("BENCH_GPU_QUICK") == "1"
@@ -296,6 +325,7 @@ def main(argv: list[str] | None = None) -> None:
                 pipeline[batch] = pipeline_rate(path, batch, sizes.train_samples)
     print(table(rows, device, sizes, pipeline), flush=True)
     attribution_rates(sizes, quick, deadline)
+    variant_rates(sizes, quick, deadline)
     if os.environ.get("BENCH_GPU_JSON"):
         record = {"device": device, "sizes": asdict(sizes), "rows": [asdict(r) for r in rows],
                   "pipeline": pipeline}  # fmt: skip

@@ -26,6 +26,7 @@ skips it).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
@@ -59,21 +60,30 @@ def random_variants(n: int, length: int, rng: np.random.Generator):
     return sequence, variants
 
 
-def score_rate(model, sequence, variants, batch_size: int, write: bool = False) -> float:
+def score_rate(model, sequence, variants, batch_size: int, write: bool = False,
+               h5: Path | None = None) -> float:  # fmt: skip
     """Variants/s of scoring `variants` (and, with `write`, the effects table written by
-    `EffectsWriter`, in its thread, while the next batch is predicted)."""
+    `EffectsWriter`, in its thread, while the next batch is predicted; with `h5`, the scores
+    matrices and variant table written there by `ScoresWriter`, as `score-variants` does)."""
     from seq2chrom.inference.predict import predict_both_strands
     from seq2chrom.variants.effects import EffectsWriter
     from seq2chrom.variants.score import scored_batches
+    from seq2chrom.variants.store import ScoresWriter
 
     tracks = track_names(int(model.output_shape[-1]))
+    columns = {"chrom": object, "pos": np.int64, "ref": object, "alt": object}
     started = time.perf_counter()
-    with EffectsWriter(io.BytesIO(), tracks) as writer:
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(EffectsWriter(io.BytesIO(), tracks))
+        scores = stack.enter_context(ScoresWriter(h5, tracks, columns)) if h5 else None
         batches = scored_batches(model, lambda name: sequence, variants, batch_size,
                                  predict=predict_both_strands)  # fmt: skip
         for batch in batches:
             if write:
                 writer.write(batch.variants, batch.ref_prob, batch.alt_prob)
+            if scores is not None:
+                table = {c: batch.variants[c].to_numpy() for c in columns}
+                scores.append(table, {"ref_prob": batch.ref_prob, "alt_prob": batch.alt_prob})
     return len(variants) / (time.perf_counter() - started)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -180,6 +181,10 @@ def test_gpu_bench_runs_without_tensorflow_in_quick_mode(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "device: CPU (no GPU visible); JAX" in done.stdout
     assert "goal train/s" in done.stdout and "input pipeline alone" in done.stdout
+    assert re.search(
+        r"attributions \(gradient.*: danq [\d,]+, deepsea [\d,]+ windows/s", done.stdout
+    )
+    assert re.search(r"variants \(deepsea small.*\): [\d,]+ variants/s", done.stdout), done.stdout
     record = json.loads((tmp_path / "bench.json").read_text())
     rows = {(r["model"], r["precision"]): r for r in record["rows"]}
     assert set(rows) == {("danq", "float32"), ("deepsea", "mixed_float16")}
