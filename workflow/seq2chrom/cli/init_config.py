@@ -60,4 +60,18 @@ def run_init_config(args) -> None:
     out = write_config(draft.config, args.out, force=args.force, notes=draft.notes)
     for line in draft.notes:
         print(line)
-    print(f"wrote {out}; run: snakemake --configfile {out} (add --profile for a cluster)")
+    print(f"wrote {out}; run: {run_command(out)} (add --profile for a cluster)")
+
+
+def run_command(config: Path) -> str:
+    """The snakemake command that runs the workflow with `config` from the current folder:
+    with -s naming seq2chrom's Snakefile unless the folder is seq2chrom's own checkout."""
+    import shlex
+
+    import seq2chrom
+
+    snakefile = Path(seq2chrom.__file__).resolve().parents[2] / "Snakefile"
+    where = []
+    if snakefile.is_file() and Path("Snakefile").resolve() != snakefile:
+        where = ["-s", str(snakefile)]
+    return shlex.join(["snakemake", *where, "--configfile", str(config), "--cores", "all"])
