@@ -122,11 +122,12 @@ CHANGES = {
         config=False,
     ),
     "seed": Change(
-        set_config(seed=2), ("encode split=train", *TRAINING, "motif_pwms", "attributions")
+        set_config(seed=2),
+        ("encode split=train", *TRAINING, "motif_pwms", "attributions", "contribution_tracks"),
     ),
     "bins.size, bins.window, bins.chromosomes": Change(
         set_config(**{"bins.size": 100, "bins.window": 600, "bins.chromosomes": "^chr[0-9]+$"}),
-        ("tile", "predict_region", "mutagenesis_regions", "attributions"),
+        ("tile", "predict_region", "mutagenesis_regions", "attributions", "contribution_tracks"),
     ),
     "bins.blacklist": Change(
         set_config(**{"bins.blacklist": "inputs/other/blacklist.bed"}), ("tile",)
@@ -162,7 +163,15 @@ CHANGES = {
     ", ".join(TRAIN_SECTION): Change(set_config(**TRAIN_SECTION), TRAINING),
     "train.device": Change(
         set_config(**{"train.device": "cpu"}),
-        (*TRAINING, "predict", "variant_effects", "predict_region", "mutagenesis", "attributions"),
+        (
+            *TRAINING,
+            "predict",
+            "variant_effects",
+            "predict_region",
+            "mutagenesis",
+            "attributions",
+            "contribution_tracks",
+        ),  # fmt: skip
     ),
     "train.init_from, train.freeze_epochs": Change(
         set_config(**{"train.init_from": "inputs/models/{model}", "train.freeze_epochs": 1}),
@@ -255,11 +264,11 @@ CHANGES = {
     ),
     "prediction_tracks.regions": Change(
         set_config(**{"prediction_tracks.regions": "inputs/other/regions.bed"}),
-        ("predict_region",),
+        ("predict_region", "contribution_tracks"),
     ),
     "regions file": Change(
         write(INPUTS["prediction_tracks.regions"], "chr8\t0\t1000\n"),
-        ("predict_region",),
+        ("predict_region", "contribution_tracks"),
         config=False,
     ),
     "prediction_tracks.tracks, .step": Change(
@@ -280,7 +289,7 @@ CHANGES = {
                 "attributions.steps": 5,
             }
         ),
-        ("attributions",),
+        ("attributions", "contribution_tracks"),  # all but windows are read by both
     ),
     "attributions.modisco.*": Change(
         set_config(
