@@ -47,6 +47,7 @@ PER_TRACKS_MODEL = "per model with prediction tracks"  # every model when region
 # config attributions: models (empty: every model) when tracks are listed, and each track
 PER_ATTRIBUTION = "per attributions model"
 PER_ATTRIBUTION_TRACK = "per attributions model and track"
+PER_CONTRIBUTION_TRACKS = "per attributions model when regions are set"
 MOTIF_MATCHING = {"motif_tomtom": PER_MODEL, "motif_logos": PER_MODEL, "report_summary": 1}
 TRAINING = {  # everything downstream of the split files, from training on
     "train": PER_MODEL,
@@ -67,6 +68,7 @@ TRAINING = {  # everything downstream of the split files, from training on
     "attributions": PER_ATTRIBUTION,
     "modisco": PER_ATTRIBUTION_TRACK,
     "modisco_report": PER_ATTRIBUTION,
+    "contribution_tracks": PER_CONTRIBUTION_TRACKS,
 }
 LABEL_MATRIX = {"assemble": 1, "encode": 3, "data_summary": 1, **TRAINING}
 CONFIG_PAGE = {"config_html": 1}  # renders the whole config and the track sheet
@@ -212,6 +214,9 @@ def expected_jobs(workdir: Path, edit: Edit) -> tuple[Counter, list[str]]:
         else 0,
         PER_ATTRIBUTION: attribution_models,
         PER_ATTRIBUTION_TRACK: attribution_models * len(explained.get("tracks") or []),
+        PER_CONTRIBUTION_TRACKS: attribution_models
+        if (config.get("prediction_tracks") or {}).get("regions")
+        else 0,
     }
     counts: Counter = Counter()
     for group in edit.downstream:
