@@ -211,7 +211,10 @@ def test_init_config_writes_a_config_that_builds_its_dag(tmp_path):
     done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     # the command it prints runs seq2chrom's Snakefile from this folder (not the repository)
-    assert f"run: snakemake -s {REPO.resolve() / 'Snakefile'} --configfile config/config.yaml" in done.stdout
+    assert (
+        f"run: snakemake -s {REPO.resolve() / 'Snakefile'} --configfile config/config.yaml"
+        in done.stdout
+    )
     written = yaml.safe_load((workdir / "config" / "config.yaml").read_text())
     assert written["split"] == {"test": ["8", "9"], "valid": ["7"]}
     jobs = dry_run(workdir, "config/config.yaml")

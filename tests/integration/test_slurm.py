@@ -218,14 +218,23 @@ class Saboteur(threading.Thread):
 
     def _start_now(self, job_id: str) -> None:
         """Slurm holds a requeued job back for 2 minutes (BeginTime); once it is pending again
-        (not while it is still completing), let it start at once."""
+        and the node has finished cleaning up its previous run, let it start at once. (Started
+        while the node still completes that run, slurmd refuses it, "Job credential revoked",
+        and Slurm ends the job FAILED: the 2 minutes exist for that.)"""
         for _ in range(300):
             time.sleep(0.2)
             state = {job["id"]: job["state"] for job in _squeue(self.env)}.get(job_id)
-            if state == "PENDING":
+            if state == "PENDING" and not self._node_completing():
+                time.sleep(1)  # the node's own cleanup of the job's credential
                 self._slurm("scontrol", "update", f"jobid={job_id}", "StartTime=now")
                 return
-        self.errors.append(f"requeued job {job_id} never became pending")
+        self.errors.append(f"requeued job {job_id} never became pending on an idle node")
+
+    def _node_completing(self) -> bool:
+        """Whether any node is still completing a job (its state has a COMPLETING flag)."""
+        result = subprocess.run(["sinfo", "-h", "-N", "-o", "%T"], env=self.env,
+                                capture_output=True, text=True)  # fmt: skip
+        return result.returncode != 0 or "completing" in result.stdout.lower()
 
     def _slurm(self, *command: str) -> bool:
         result = subprocess.run(command, env=self.env, capture_output=True, text=True)
