@@ -151,6 +151,19 @@ def backend_name() -> str:
     return "tensorflow"
 
 
+def use_job_threads() -> None:
+    """Let TensorFlow use the cores Snakemake granted a job (its threads, as OMP_NUM_THREADS)."""
+    threads = os.environ.get("OMP_NUM_THREADS")
+    if threads and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+            tf.config.threading.set_inter_op_parallelism_threads(min(2, int(threads)))
+        except RuntimeError:  # TensorFlow already initialised in this process (tests)
+            pass
+
+
 def hide_gpus(environ: MutableMapping[str, str] | None = None) -> None:
     """Make every framework see no GPU (``train.device: cpu``); call before it initialises."""
     environ = os.environ if environ is None else environ

@@ -122,28 +122,16 @@ def _limit_threads(threads: int) -> None:
         os.environ.setdefault("NUMBA_NUM_THREADS", str(threads))
 
 
-def _tensorflow_threads() -> None:
-    """Let TensorFlow use the cores Snakemake granted (its threads, as OMP_NUM_THREADS)."""
-    threads = os.environ.get("OMP_NUM_THREADS")
-    if threads and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
-        import tensorflow as tf
-
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-            tf.config.threading.set_inter_op_parallelism_threads(min(2, int(threads)))
-        except RuntimeError:  # TensorFlow already started in this process (tests)
-            pass
-
-
 def _settings(args: argparse.Namespace, *counts: str):
     """The methods' `Settings` from the options of `method_options`, after checking that they
     and the options named in `counts` are at least 1; TensorFlow gets the job's cores."""
     from seq2chrom.attribution.methods import Settings
+    from seq2chrom.devices import use_job_threads
 
     for name in ("batch_size", "references", "steps", "bin_size", *counts):
         if getattr(args, name) < 1:
             raise InputError(f"--{name.replace('_', '-')}", "must be at least 1")
-    _tensorflow_threads()
+    use_job_threads()
     return Settings(args.method, args.batch_size, args.references, args.steps)
 
 

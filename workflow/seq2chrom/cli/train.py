@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from seq2chrom.errors import InputError
@@ -137,35 +136,24 @@ def register(subparsers) -> None:
     compare.set_defaults(func=run_compare_finetune)
 
 
-def _threads() -> None:
-    """Let TensorFlow use the cores Snakemake granted (SNAKEMAKE threads via OMP_NUM_THREADS)."""
-    threads = os.environ.get("OMP_NUM_THREADS")
-    if threads and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
-        import tensorflow as tf
-
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-            tf.config.threading.set_inter_op_parallelism_threads(min(2, int(threads)))
-        except RuntimeError:  # TensorFlow already initialised in this process (tests)
-            pass
-
-
 def run_train(args: argparse.Namespace) -> None:
     from dataclasses import fields
 
+    from seq2chrom.devices import use_job_threads
     from seq2chrom.training.session import TrainRequest, run_training
 
-    _threads()
+    use_job_threads()
     run_training(
         TrainRequest(**{field.name: getattr(args, field.name) for field in fields(TrainRequest)})
     )
 
 
 def run_predict(args: argparse.Namespace) -> None:
+    from seq2chrom.devices import use_job_threads
     from seq2chrom.modelfile.loading import open_trained
     from seq2chrom.splitfile import TRACKS, X, read_split_info
 
-    _threads()
+    use_job_threads()
     data = read_split_info(args.data, (X, TRACKS))
     trained = open_trained(args.model, args.device, data.tracks, data_path=args.data)
 
@@ -178,11 +166,12 @@ def run_predict(args: argparse.Namespace) -> None:
 
 
 def run_compare_finetune(args: argparse.Namespace) -> None:
+    from seq2chrom.devices import use_job_threads
     from seq2chrom.inference.comparison import compare_finetune, log_comparison, write_comparison
 
     if args.min_positives < 1:
         raise InputError("--min-positives", f"must be at least 1, got {args.min_positives}")
-    _threads()
+    use_job_threads()
     folders = {"base": args.base, "from_scratch": args.from_scratch, "fine_tuned": args.tuned}
     comparison = compare_finetune(args.data, folders, args.min_positives, args.batch_size)
     log_comparison(comparison.table)
